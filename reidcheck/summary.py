@@ -1,0 +1,57 @@
+"""Terminal summary of a generated population directory (aggregates only, no identifiers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+from rich.table import Table
+
+
+def population_figures(out: Path, manifest: dict) -> dict:
+    """Aggregate figures of a population directory written by ``synthetic.write_population``."""
+    files = {name: str(Path(out) / t["file"]) for name, t in manifest["tables"].items()}
+    reader = "read_parquet" if manifest["format"] == "parquet" else "read_csv_auto"
+    con = duckdb.connect()
+    q = lambda sql: con.execute(sql).fetchone()  # noqa: E731
+    n = manifest["params"]["subscribers"]
+    days = manifest["params"]["days"]
+    per_user = q(f"""
+        SELECT median(c), avg(c) FROM (
+          SELECT s.subscriber_id, count(e.subscriber_id) / {days}.0 AS c
+          FROM {reader}('{files['subscribers']}') s
+          LEFT JOIN {reader}('{files['cdr']}') e ON e.subscriber_id = s.subscriber_id
+          GROUP BY s.subscriber_id) t""")
+    night = q(f"""SELECT avg(CASE WHEN (hour(timestamp + INTERVAL 5 HOUR)) < 6 THEN 1.0 ELSE 0.0 END)
+                  FROM {reader}('{files['cdr']}')""")[0]
+    work = q(f"SELECT avg(CASE WHEN work_cell_id IS NULL THEN 0.0 ELSE 1.0 END) "
+             f"FROM {reader}('{files['subscribers']}')")[0]
+    travellers = q(f"SELECT count(DISTINCT subscriber_id) FROM {reader}('{files['travel']}')")[0]
+    return {
+        "subscribers": n, "days": days, "seed": manifest["params"]["seed"],
+        "cells": manifest["tables"]["cells"]["rows"], "sites": manifest["params"]["sites"],
+        "rows": {name: t["rows"] for name, t in manifest["tables"].items()},
+        "cdr_per_subscriber_day": {"median": float(per_user[0] or 0), "mean": float(per_user[1] or 0)},
+        "night_share_cdr": float(night or 0), "with_work_anchor": float(work or 0),
+        "traveller_share": travellers / n,
+    }
+
+
+def print_summary(out: Path, manifest: dict, console: Console | None = None) -> dict:
+    fig = population_figures(out, manifest)
+    console = console or Console()
+    t = Table(title=f"Synthetic population in {out}  (seed {fig['seed']})", show_header=True)
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    t.add_row("subscribers × days", f"{fig['subscribers']:,} × {fig['days']}")
+    t.add_row("cell sites / cells (sectors)", f"{fig['sites']:,} / {fig['cells']:,}")
+    for name, rows in fig["rows"].items():
+        t.add_row(f"rows in {name}", f"{rows:,}")
+    t.add_row("CDR events per subscriber-day (median / mean)",
+              f"{fig['cdr_per_subscriber_day']['median']:.1f} / {fig['cdr_per_subscriber_day']['mean']:.1f}")
+    t.add_row("CDR share 00:00–06:00 local", f"{fig['night_share_cdr']:.1%}")
+    t.add_row("subscribers with a work/study anchor", f"{fig['with_work_anchor']:.1%}")
+    t.add_row("subscribers abroad during the window", f"{fig['traveller_share']:.2%}")
+    console.print(t)
+    return fig

@@ -1,0 +1,45 @@
+"""Shared fixtures: the real-data folder (../shared/data), and seeded synthetic populations."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from synthetic import generate
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path | None:
+    """The one place that locates ``../shared/data`` (override with REIDCHECK_SHARED_DATA)."""
+    env = os.environ.get("REIDCHECK_SHARED_DATA")
+    path = Path(env) if env else REPO.parent / "shared" / "data"
+    return path if path.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if path is None:
+        pytest.skip("../shared/data is not present (set REIDCHECK_SHARED_DATA to point at it)")
+    return path
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261128)
+
+
+@pytest.fixture(scope="session")
+def small_population():
+    """2,000 subscribers × 7 days, seed 11."""
+    return generate(subscribers=2000, days=7, seed=11)
+
+
+@pytest.fixture(scope="session")
+def realism_population():
+    """The realism suite's population: 20,000 subscribers × 28 days, seed 5 (~10 s on 2 cores)."""
+    return generate(subscribers=20_000, days=28, seed=5, workers=2)

@@ -1,0 +1,82 @@
+"""The command line: generate, bad arguments (exit 2, one line, no partial output), demo."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from reidcheck.cli import main
+
+
+def test_generate_writes_tables_and_summary(tmp_path, capsys):
+    out = tmp_path / "pop"
+    rc = main(["generate", "--subscribers", "300", "--days", "2", "--seed", "3", "--out", str(out)])
+    assert rc == 0
+    manifest = json.loads((out / "population.json").read_text())
+    assert manifest["params"]["seed"] == 3
+    assert {p.name for p in out.iterdir()} == {"cells.parquet", "subscribers.parquet", "cdr.parquet",
+                                              "pings.parquet", "travel.parquet", "population.json"}
+    text = capsys.readouterr().out
+    assert "300 × 2" in text
+    assert "+92" not in text  # no identifiers in the summary
+
+
+def test_generate_csv(tmp_path):
+    out = tmp_path / "csv"
+    assert main(["generate", "-n", "200", "-d", "1", "--out", str(out), "--format", "csv", "-q"]) == 0
+    header = (out / "cdr.csv").read_text().splitlines()[0]
+    assert header == ('"subscriber_id","timestamp","event_type","direction","counterpart_msisdn",'
+                      '"duration_s","cell_id"')
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["-n", "0", "-d", "7"], "`subscribers`"),
+    (["-n", "10", "-d", "-1"], "`days`"),
+    (["-n", "10", "-d", "0"], "`days`"),
+    (["-n", "10", "-d", "1", "--format", "xls"], "`format`"),
+    (["-n", "ten", "-d", "1"], "--subscribers"),
+    (["-n", "10", "-d", "1", "--seed", "-4"], "`seed`"),
+])
+def test_bad_arguments_exit_2_with_one_line(tmp_path, capsys, args, needle):
+    out = tmp_path / "bad"
+    rc = main(["generate", *args, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.count("\n") == 1 and err.startswith("reidcheck: error: ") and needle in err
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_output_directory(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    rc = main(["generate", "-n", "10", "-d", "1", "--out", str(blocker / "sub")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "Cannot write to output directory" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_non_empty_output_is_refused_then_overwritten(tmp_path, capsys):
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "keep.txt").write_text("x")
+    assert main(["generate", "-n", "10", "-d", "1", "--out", str(out)]) == 2
+    assert (out / "keep.txt").exists()
+    assert main(["generate", "-n", "10", "-d", "1", "--out", str(out), "--overwrite", "-q"]) == 0
+    assert not (out / "keep.txt").exists() and (out / "cdr.parquet").exists()
+
+
+def test_console_script_entry_point(tmp_path):
+    """The installed `reidcheck` command (via python -m) exits 2 on a bad argument with one line."""
+    r = subprocess.run([sys.executable, "-m", "reidcheck.cli", "generate", "-n", "0", "-d", "1",
+                        "--out", str(tmp_path / "x")], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.strip().startswith("reidcheck: error:") and "Traceback" not in r.stderr
+    assert r.stdout == ""
+
+
+def test_demo_runs(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--subscribers", "300", "--days", "2"]) == 0
+    assert "Synthetic population" in capsys.readouterr().out
