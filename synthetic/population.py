@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing as mp
 import os
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -235,8 +236,20 @@ class Simulator:
         global _WORKER_SIM
         _WORKER_SIM = self
         try:
+            # At most 2 units per worker in flight, so finished results never pile up in memory
+            # while the consumer (the writer) is slower than the workers.
             with mp.get_context("fork").Pool(workers) as pool:
-                for result in pool.imap(_run_unit_in_worker, units, chunksize=1):
+                pending: deque = deque()
+                todo = iter(units)
+                for unit in todo:
+                    pending.append(pool.apply_async(_run_unit_in_worker, (unit,)))
+                    if len(pending) >= 2 * workers:
+                        break
+                while pending:
+                    result = pending.popleft().get()
+                    nxt = next(todo, None)
+                    if nxt is not None:
+                        pending.append(pool.apply_async(_run_unit_in_worker, (nxt,)))
                     yield from result
         finally:
             _WORKER_SIM = None

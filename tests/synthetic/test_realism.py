@@ -100,3 +100,19 @@ def test_travellers(pop):
     k = len(pop.travel)
     assert abs(dest.get("SA", 0) - 0.5) < 3 * np.sqrt(0.25 / k)
     assert abs(dest.get("AE", 0) - 0.25) < 3 * np.sqrt(0.1875 / k)
+
+
+@pytest.mark.parametrize("points, low, high", [(2, 0.40, 0.60), (4, 0.90, 0.98)])
+def test_unicity_at_cell_hour(pop, points, low, high):
+    """REFERENCES.md realism target (de Montjoye et al. 2013): at antenna × 1 h, p = 4 → 0.90–0.98
+    unique, p = 2 → 0.4–0.6. Brute force on 2,000 targets: the estimate must lie in the band (its 95%
+    Wilson interval, ±0.02 here, only describes the sampling of targets)."""
+    from tests.oracles import unicity_bruteforce
+
+    cdr = pop.cdr
+    scored, unique, _ = unicity_bruteforce(cdr["subscriber_id"].to_numpy(), cdr["timestamp"].to_numpy() // 3600,
+                                           cdr["cell_id"].to_numpy(), points, targets=2000, seed=1)
+    p, z = unique / scored, 1.96
+    centre = (unique + z * z / 2) / (scored + z * z)
+    half = z * np.sqrt(unique * (scored - unique) / scored + z * z / 4) / (scored + z * z)
+    assert low <= p <= high, (p, centre - half, centre + half)
