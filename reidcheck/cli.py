@@ -79,9 +79,13 @@ def demo(
     seed: int = typer.Option(7, "--seed"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
-    """The main job: generate a default population and summarize it (grows into the full audit demo)."""
+    """The main job: generate a default population and summarize it (grows into the full audit demo).
+
+    Re-running replaces an earlier demo population in ``--out``; any other non-empty directory is refused.
+    """
+    previous = (out / "population.json").is_file()
     generate(subscribers=subscribers, days=days, seed=seed, out=out, fmt="parquet", start="2025-01-06",
-             sites=None, travel_rate=0.03, workers=None, chunk_size=None, overwrite=True, quiet=quiet)
+             sites=None, travel_rate=0.03, workers=None, chunk_size=None, overwrite=previous, quiet=quiet)
 
 
 def main(argv: list[str] | None = None) -> int:

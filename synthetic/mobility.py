@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .geography import Geography, haversine_km
+from .geography import Geography, haversine_km, to_unit_xyz
 
 SLOT_S = 1800
 SLOTS_PER_DAY = 86_400 // SLOT_S
@@ -57,8 +57,6 @@ class GravityKernel:
         n_cells = len(cells)
         sectors = n_cells // geo.n_sites
         k_sites = min(KERNEL_SITES, geo.n_sites)
-        from .geography import to_unit_xyz
-
         _, nn = geo.tree.query(to_unit_xyz(geo.site_lat, geo.site_lon), k=k_sites)
         nn = nn.reshape(geo.n_sites, k_sites)
         near_sites = nn[cells["site_id"].to_numpy()]                        # [C, k_sites]

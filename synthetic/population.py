@@ -29,7 +29,7 @@ from .geography import Geography, build_geography, sample_positions, to_unit_xyz
 
 BLOCK = 2048
 LOCAL_UTC_OFFSET_S = 5 * 3600
-#: Default cell sites per subscriber: keeps ~50 subscribers per sector at every size (see README).
+#: Default subscribers per cell site (3 sectors): ~33 subscribers per sector at every size (see README).
 DEFAULT_SUBSCRIBERS_PER_SITE = 100
 MAX_SUBSCRIBERS = identities.SERIAL_SPACE // 2
 DEFAULT_START = "2025-01-06"
