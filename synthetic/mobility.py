@@ -37,6 +37,8 @@ GRAVITY_ALPHA = 3.5
 GRAVITY_R0_KM = 0.5
 #: Number of nearest sites whose cells form the exact part of the kernel.
 KERNEL_SITES = 24
+#: Most free-time visits kept per agent for preferential return.
+MAX_URN = 2048
 
 
 @dataclass(frozen=True)
@@ -181,8 +183,10 @@ def simulate(rng: np.random.Generator, kernel: GravityKernel, home: np.ndarray, 
     n = len(home)
     T = days * SLOTS_PER_DAY
     loc = np.empty((n, T), dtype=np.int32)
-    H = max_visits or days * 16 + 8
-    hist = np.full((n, H), -1, dtype=np.int64)
+    # The urn keeps the first H free-time visits; past that it is left as it is (a long window's urn
+    # has long converged), which bounds memory at n × H int32.
+    H = max_visits or min(days * 16 + 8, MAX_URN)
+    hist = np.full((n, H), -1, dtype=np.int32)
     hist[:, 0] = home
     has_work = work >= 0
     hist[has_work, 1] = work[has_work]

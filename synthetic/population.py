@@ -33,6 +33,8 @@ LOCAL_UTC_OFFSET_S = 5 * 3600
 DEFAULT_SUBSCRIBERS_PER_SITE = 100
 MAX_SUBSCRIBERS = identities.SERIAL_SPACE // 2
 DEFAULT_START = "2025-01-06"
+#: Longest window: a block's trace is 2,048 × days × 48 int32 slots (~140 MB at a year).
+MAX_DAYS = 366
 
 # Random stream stages.
 _GEO, _PEOPLE, _WORK, _OFFNET, _LIFE = range(5)
@@ -77,8 +79,8 @@ def validate_params(subscribers, days, seed, sites=None, travel_rate=travel.DEFA
 
     if not isinstance(subscribers, (int, np.integer)) or not 1 <= subscribers <= MAX_SUBSCRIBERS:
         bad("subscribers", subscribers, f"an integer between 1 and {MAX_SUBSCRIBERS:,}")
-    if not isinstance(days, (int, np.integer)) or not 1 <= days <= 3660:
-        bad("days", days, "an integer between 1 and 3660")
+    if not isinstance(days, (int, np.integer)) or not 1 <= days <= MAX_DAYS:
+        bad("days", days, f"an integer between 1 and {MAX_DAYS}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         bad("seed", seed, "a non-negative integer")
     if sites is not None and (not isinstance(sites, (int, np.integer)) or sites < 1):

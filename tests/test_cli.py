@@ -34,6 +34,8 @@ def test_generate_csv(tmp_path):
     (["-n", "0", "-d", "7"], "`subscribers`"),
     (["-n", "10", "-d", "-1"], "`days`"),
     (["-n", "10", "-d", "0"], "`days`"),
+    (["-n", "10", "-d", "367"], "`days`"),
+    (["-n", "5000001", "-d", "1"], "`subscribers`"),
     (["-n", "10", "-d", "1", "--format", "xls"], "`format`"),
     (["-n", "ten", "-d", "1"], "--subscribers"),
     (["-n", "10", "-d", "1", "--seed", "-4"], "`seed`"),
