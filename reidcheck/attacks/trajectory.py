@@ -1,0 +1,383 @@
+"""Trajectory re-identification: unicity (de Montjoye 2013), top-N places (Zang & Bolot 2011),
+home/work pairs (Golle & Partridge 2009).
+
+Semantics shared by all three:
+
+* A **point** is a distinct (time bin, place) pair of a user's trace at the chosen resolution
+  (``reidcheck.resolution``). Generalization is applied before anything is drawn or matched.
+* The **anonymity set** of a target is the set of users of the release whose trace matches what the
+  adversary knows; the target's own trace always matches, so its size is ≥ 1 when the adversary's
+  knowledge comes from the release itself. A target is **unique** when the size is 1.
+* **Rates**: ``unique_rate = n_unique / n_targets`` where ``n_targets`` counts the targets that could
+  be scored. Targets that cannot be scored (fewer distinct points than the adversary knows, no
+  night-time place, …) are counted in ``n_skipped`` and excluded from the denominator.
+* **Correct** re-identification needs a truth map (release id → true id) and adversary knowledge
+  drawn from the true people's traces: a target is correctly re-identified when it is unique *and*
+  the single match is its own release record. Without a truth map ``n_correct`` is None.
+* **Random draws** are a seeded integer hash of (seed, ids) computed in SQL (``points.hash_sql``),
+  so they are the same on every engine and independent of data order.
+
+Each attack's relational core is portable SQL (no QUALIFY, USING or GROUP BY ALL).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from ..errors import UsageError
+from ..io import TrajectoryInput
+from ..resolution import parse_space, parse_time_bin
+from ..result import AttackResult
+from ..stats import anonymity_summary, rate
+from .points import hash_sql, loc_coordinates, points_sql, reference_latitude
+
+RULES = {"unicity": "RC201", "topn": "RC202", "homework": "RC203"}
+MAX_POINTS = 10
+
+
+def _bad(name, value, allowed):
+    raise UsageError(f"Parameter `{name}` must be {allowed}. Got {value!r} instead.")
+
+
+def _targets(value) -> int | None:
+    """None for all users."""
+    if value is None or (isinstance(value, str) and value.lower() == "all"):
+        return None
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        _bad("targets", value, "a positive integer or 'all'")
+    if n < 1:
+        _bad("targets", value, "a positive integer or 'all'")
+    return n
+
+
+def _unit_xyz(lat, lon):
+    la, lo = np.radians(np.asarray(lat, float)), np.radians(np.asarray(lon, float))
+    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+
+
+def _sizes_result(attack: str, engine, params: dict, seed, sizes: pd.DataFrame, n_skipped: int,
+                  with_truth: bool, t0: float, extra: dict | None = None) -> AttackResult:
+    """Build the result from a (size, n[, correct]) table over scored targets."""
+    sizes = sizes.fillna(0)
+    size = sizes["size"].to_numpy(np.int64)
+    count = sizes["n"].to_numpy(np.int64)
+    n_targets = int(count.sum())
+    n_unique = int(count[size == 1].sum())
+    n_correct = int(sizes["correct"].sum()) if with_truth else None
+    found = size > 0
+    extra = dict(extra or {})
+    extra["n_no_match"] = int(count[~found].sum())
+    return AttackResult(
+        attack=attack, rule_id=RULES[attack], engine=engine.name, seed=seed, params=params,
+        n_targets=n_targets, n_skipped=int(n_skipped), n_unique=n_unique, n_correct=n_correct,
+        unique_rate=rate(n_unique, n_targets), correct_rate=rate(n_correct, n_targets) if with_truth else None,
+        anonymity_set=anonymity_summary(size[found], count[found]) if found.any() else None,
+        elapsed_s=round(time.perf_counter() - t0, 3), extra=extra)
+
+
+@dataclass(frozen=True)
+class Unicity:
+    """de Montjoye unicity ε_p.
+
+    For each target (``targets`` users drawn by seeded hash among the adversary's known users, or all),
+    draw ``points`` of its distinct (time bin, place) pairs uniformly (seeded hash rank); the
+    candidates are the release users whose trace holds every drawn point — with tolerance, a point
+    (tb, loc) is held by any point within ±``time_tolerance`` bins and ``space_tolerance_km`` km.
+    Users with fewer than ``points`` distinct pairs are counted in ``n_skipped``.
+    """
+
+    points: int = 4
+    time_bin: str = "1h"
+    space: str = "cell"
+    targets: int | str | None = 10_000
+    seed: int = 0
+    time_tolerance: int = 0
+    space_tolerance_km: float = 0.0
+
+    def validate(self) -> None:
+        if not isinstance(self.points, (int, np.integer)) or not 1 <= self.points <= MAX_POINTS:
+            _bad("points", self.points, f"an integer between 1 and {MAX_POINTS}")
+        if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            _bad("seed", self.seed, "a non-negative integer")
+        if not isinstance(self.time_tolerance, (int, np.integer)) or self.time_tolerance < 0:
+            _bad("time_tolerance", self.time_tolerance, "a non-negative integer number of bins")
+        if not self.space_tolerance_km >= 0:
+            _bad("space_tolerance_km", self.space_tolerance_km, "a non-negative distance in km")
+        parse_time_bin(self.time_bin), parse_space(self.space), _targets(self.targets)
+
+    def params(self) -> dict:
+        d = asdict(self)
+        d["time_bin"] = parse_time_bin(self.time_bin).label
+        d["space"] = parse_space(self.space).label
+        d["targets"] = _targets(self.targets) or "all"
+        return d
+
+    # ------------------------------------------------------------------------------------------
+    def run(self, engine, release: TrajectoryInput, *, knowledge: TrajectoryInput | None = None,
+            truth: pd.DataFrame | None = None) -> AttackResult:
+        """Run on ``release``. With ``knowledge`` (the true people's traces) and ``truth`` (columns
+        ``pid`` = release user id, ``uid`` = knowledge user id), correct re-identifications are scored."""
+        self.validate()
+        t0 = time.perf_counter()
+        if (knowledge is None) != (truth is None):
+            raise UsageError("Scoring correct re-identifications needs both `knowledge` and `truth`.")
+        prep = _Prepared.build(engine, self, release, knowledge, truth)
+        sizes, skipped = prep.score(self.points, self.seed, _targets(self.targets))
+        res = _sizes_result("unicity", engine, self.params(), self.seed, sizes, skipped, truth is not None, t0,
+                            {"lat0": prep.lat0} if prep.lat0 is not None else None)
+        prep.cleanup()
+        return res
+
+
+@dataclass
+class _Prepared:
+    """Registered relations for one resolution: ``__rel`` (release points, a view or table),
+    ``__know`` (knowledge points), optional ``__truth`` and ``__near``."""
+
+    engine: object
+    attack: Unicity
+    lat0: float | None
+    with_truth: bool
+    near: bool
+
+    @classmethod
+    def build(cls, engine, attack: Unicity, release, knowledge, truth, materialize: bool = False):
+        tb, sp = parse_time_bin(attack.time_bin), parse_space(attack.space)
+        needs_lat0 = sp.kind == "grid" or attack.space_tolerance_km > 0
+        lat0 = reference_latitude(engine, release) if needs_lat0 else None
+        engine.register("__rel", points_sql(engine, release, tb, sp, lat0 or 0.0), materialize=materialize)
+        if knowledge is not None:
+            engine.register("__know", points_sql(engine, knowledge, tb, sp, lat0 or 0.0),
+                            materialize=materialize)
+            t = pd.DataFrame({"pid": truth["pid"].to_numpy(np.int64), "uid": truth["uid"].to_numpy(np.int64)})
+            engine.register("__truth", t)
+        else:
+            engine.register("__know", "SELECT uid, tb, loc FROM __rel", materialize=False)
+        near = attack.space_tolerance_km > 0
+        if near:
+            locs = engine.query("SELECT DISTINCT loc FROM __rel UNION SELECT DISTINCT loc FROM __know")["loc"]
+            coords = loc_coordinates(engine, release, sp, lat0, locs.to_numpy(np.int64))
+            if coords[["lat", "lon"]].isna().any().any():
+                raise UsageError("A distance tolerance needs coordinates for every place; some are unknown.")
+            xyz = _unit_xyz(coords["lat"], coords["lon"])
+            tree = cKDTree(xyz)
+            chord = 2 * np.sin(attack.space_tolerance_km / 6371.0088 / 2)
+            pairs = tree.query_pairs(chord, output_type="ndarray")
+            codes = coords["loc"].to_numpy(np.int64)
+            a = np.concatenate([codes, codes[pairs[:, 0]], codes[pairs[:, 1]]])
+            b = np.concatenate([codes, codes[pairs[:, 1]], codes[pairs[:, 0]]])
+            engine.register("__near", pd.DataFrame({"a": a, "b": b}))
+        return cls(engine, attack, lat0, knowledge is not None, near)
+
+    def select_targets(self, seed: int, n: int | None) -> None:
+        limit = f"WHERE rn <= {int(n)}" if n is not None else ""
+        self.engine.register("__tgt", f"""
+            SELECT uid FROM (
+              SELECT uid, ROW_NUMBER() OVER (ORDER BY h, uid) AS rn
+              FROM (SELECT uid, {hash_sql(seed, 'uid')} AS h FROM (SELECT DISTINCT uid FROM __know) u) x
+            ) y {limit}""")
+        self.engine.register("__tpairs", """
+            SELECT DISTINCT k.uid AS uid, k.tb AS tb, k.loc AS loc
+            FROM __know k JOIN __tgt t ON t.uid = k.uid""")
+        self.engine.register("__tcount", "SELECT uid, COUNT(*) AS n FROM __tpairs GROUP BY uid")
+
+    def score(self, p: int, seed: int, n_targets: int | None, reuse_targets: bool = False):
+        """(size table over eligible targets, number skipped) for ``p`` known points."""
+        e = self.engine
+        if not reuse_targets:
+            self.select_targets(seed, n_targets)
+        e.register("__drawn", f"""
+            SELECT uid, tb, loc, rn AS k FROM (
+              SELECT tp.uid AS uid, tp.tb AS tb, tp.loc AS loc,
+                     ROW_NUMBER() OVER (PARTITION BY tp.uid
+                                        ORDER BY {hash_sql(seed, 'tp.uid', 'tp.tb', 'tp.loc')}, tp.tb, tp.loc) AS rn
+              FROM __tpairs tp JOIN __tcount c ON c.uid = tp.uid
+              WHERE c.n >= {p}
+            ) z WHERE rn <= {p}""")
+        h = self.attack.time_tolerance
+        time_cond = "r.tb = d.tb" if h == 0 else f"r.tb >= d.tb - {h} AND r.tb <= d.tb + {h}"
+        if self.near:
+            join = f"JOIN __near n ON n.a = d.loc JOIN __rel r ON r.loc = n.b AND {time_cond}"
+        else:
+            join = f"JOIN __rel r ON r.loc = d.loc AND {time_cond}"
+        e.register("__match", f"""
+            SELECT d.uid AS target, r.uid AS cand
+            FROM __drawn d {join}
+            GROUP BY d.uid, r.uid
+            HAVING COUNT(DISTINCT d.k) = {p}""")
+        correct = ("CASE WHEN m.sz = 1 AND tr.uid = c.uid THEN 1 ELSE 0 END" if self.with_truth else "0")
+        truth_join = "LEFT JOIN __truth tr ON tr.pid = m.cand" if self.with_truth else ""
+        sizes = e.query(f"""
+            SELECT sz AS size, COUNT(*) AS n, SUM(correct) AS correct FROM (
+              SELECT c.uid AS uid, COALESCE(m.sz, 0) AS sz, {correct} AS correct
+              FROM __tcount c
+              LEFT JOIN (SELECT target, COUNT(*) AS sz, MIN(cand) AS cand FROM __match GROUP BY target) m
+                ON m.target = c.uid
+              {truth_join}
+              WHERE c.n >= {p}
+            ) s GROUP BY sz ORDER BY sz""")
+        skipped = int(e.query(f"""SELECT (SELECT COUNT(*) FROM __tgt) - COUNT(*) AS n
+                                  FROM __tcount WHERE n >= {p}""")["n"][0])
+        return sizes, skipped
+
+    def cleanup(self) -> None:
+        for name in ("__match", "__drawn", "__tcount", "__tpairs", "__tgt", "__near", "__truth", "__know",
+                     "__rel"):
+            self.engine.drop(name)
+
+
+def unicity_curve(engine, release: TrajectoryInput, *, max_points: int = 5,
+                  resolutions: list[tuple[str, str]] = (("1h", "cell"),), targets=10_000, seed: int = 0,
+                  knowledge: TrajectoryInput | None = None, truth: pd.DataFrame | None = None,
+                  time_tolerance: int = 0, space_tolerance_km: float = 0.0) -> list[AttackResult]:
+    """ε_p for p = 1..max_points at each (time_bin, space) resolution. Per resolution the generalized
+    points are materialized once and the same targets are used for every p."""
+    if not isinstance(max_points, (int, np.integer)) or not 1 <= max_points <= MAX_POINTS:
+        _bad("max_points", max_points, f"an integer between 1 and {MAX_POINTS}")
+    out = []
+    for time_bin, space in resolutions:
+        base = Unicity(points=1, time_bin=time_bin, space=space, targets=targets, seed=seed,
+                       time_tolerance=time_tolerance, space_tolerance_km=space_tolerance_km)
+        base.validate()
+        t_prep = time.perf_counter()
+        prep = _Prepared.build(engine, base, release, knowledge, truth, materialize=True)
+        prep.select_targets(seed, _targets(targets))
+        prep_s = time.perf_counter() - t_prep
+        for p in range(1, max_points + 1):
+            t0 = time.perf_counter()
+            attack = replace(base, points=p)
+            sizes, skipped = prep.score(p, seed, _targets(targets), reuse_targets=True)
+            out.append(_sizes_result("unicity", engine, attack.params(), seed, sizes, skipped, truth is not None,
+                                     t0, {"shared_preparation_s": round(prep_s, 3)}))
+        prep.cleanup()
+    return out
+
+
+@dataclass(frozen=True)
+class TopN:
+    """Zang & Bolot: anonymity set of each user's N most frequent places (by number of events; ties
+    broken by place code) at ``space``. ``ordered`` compares the ranked tuple, otherwise the set.
+    Users with fewer than N distinct places are counted in ``n_skipped``."""
+
+    n: int = 2
+    space: str = "cell"
+    ordered: bool = False
+
+    def validate(self) -> None:
+        if not isinstance(self.n, (int, np.integer)) or not 1 <= self.n <= 3:
+            _bad("n", self.n, "1, 2 or 3")
+        parse_space(self.space)
+
+    def params(self) -> dict:
+        return {"n": self.n, "space": parse_space(self.space).label, "ordered": self.ordered}
+
+    def run(self, engine, release: TrajectoryInput) -> AttackResult:
+        self.validate()
+        t0 = time.perf_counter()
+        sp = parse_space(self.space)
+        lat0 = reference_latitude(engine, release) if sp.kind == "grid" else 0.0
+        engine.register("__rel", points_sql(engine, release, parse_time_bin("1h"), sp, lat0), materialize=False)
+        engine.register("__cnt", "SELECT uid, loc, COUNT(*) AS c FROM __rel GROUP BY uid, loc")
+        order = "r" if self.ordered else "loc"
+        engine.register("__top", f"""
+            SELECT uid, loc, ROW_NUMBER() OVER (PARTITION BY uid ORDER BY {order}) AS k FROM (
+              SELECT uid, loc, ROW_NUMBER() OVER (PARTITION BY uid ORDER BY c DESC, loc) AS r FROM __cnt
+            ) x WHERE r <= {self.n}""")
+        cols = ", ".join(f"MAX(CASE WHEN k = {i} THEN loc END) AS l{i}" for i in range(1, self.n + 1))
+        engine.register("__sig", f"""
+            SELECT uid, {cols} FROM __top GROUP BY uid HAVING COUNT(*) = {self.n}""")
+        keys = ", ".join(f"l{i}" for i in range(1, self.n + 1))
+        on = " AND ".join(f"g.l{i} = s.l{i}" for i in range(1, self.n + 1))
+        sizes = engine.query(f"""
+            SELECT g.sz AS size, COUNT(*) AS n, 0 AS correct
+            FROM __sig s JOIN (SELECT {keys}, COUNT(*) AS sz FROM __sig GROUP BY {keys}) g ON {on}
+            GROUP BY g.sz ORDER BY g.sz""")
+        skipped = int(engine.query("""SELECT (SELECT COUNT(DISTINCT uid) FROM __cnt)
+                                             - (SELECT COUNT(*) FROM __sig) AS n""")["n"][0])
+        for name in ("__sig", "__top", "__cnt", "__rel"):
+            engine.drop(name)
+        return _sizes_result("topn", engine, self.params(), None, sizes, skipped, False, t0)
+
+
+@dataclass(frozen=True)
+class HomeWork:
+    """Golle & Partridge: home = the place with most events in night hours [night_start, night_end)
+    local time; work = the place with most events on workdays in [work_start, work_end); ties broken
+    by place code. The anonymity set is the set of users with the same (home, work) pair. Users
+    without a night-time or a workday-daytime event are counted in ``n_skipped``."""
+
+    space: str = "cell"
+    night_start: int = 22
+    night_end: int = 6
+    work_start: int = 9
+    work_end: int = 17
+    workdays: str = "0-4"   # Monday = 0
+
+    def _days(self) -> list[int]:
+        try:
+            days = set()
+            for part in self.workdays.split(","):
+                a, _, b = part.partition("-")
+                days.update(range(int(a), int(b or a) + 1))
+            if not days or not days <= set(range(7)):
+                raise ValueError
+            return sorted(days)
+        except ValueError:
+            _bad("workdays", self.workdays, "days 0 (Monday) to 6 as a list or ranges, e.g. 0-4 or 0-5")
+
+    def validate(self) -> None:
+        for name in ("night_start", "night_end", "work_start", "work_end"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or not 0 <= v <= 24:
+                _bad(name, v, "an hour between 0 and 24")
+        self._days()
+        parse_space(self.space)
+
+    def params(self) -> dict:
+        d = asdict(self)
+        d["space"] = parse_space(self.space).label
+        return d
+
+    def run(self, engine, release: TrajectoryInput) -> AttackResult:
+        self.validate()
+        t0 = time.perf_counter()
+        sp = parse_space(self.space)
+        lat0 = reference_latitude(engine, release) if sp.kind == "grid" else 0.0
+        off = int(round(release.utc_offset_h * 3600))
+        engine.register("__rel", points_sql(engine, release, parse_time_bin("1h"), sp, lat0,
+                                            extra_cols=f", e.t + {off} AS lt"), materialize=False)
+        hour = "(CAST(FLOOR(lt / 3600) AS BIGINT) % 24)"
+        dow = "((CAST(FLOOR(lt / 86400) AS BIGINT) + 3) % 7)"
+        if self.night_start > self.night_end:
+            night = f"({hour} >= {self.night_start} OR {hour} < {self.night_end})"
+        else:
+            night = f"({hour} >= {self.night_start} AND {hour} < {self.night_end})"
+        day = (f"({hour} >= {self.work_start} AND {hour} < {self.work_end} "
+               f"AND {dow} IN ({', '.join(map(str, self._days()))}))")
+
+        def top(cond):
+            return f"""SELECT uid, loc FROM (
+                         SELECT uid, loc, ROW_NUMBER() OVER (PARTITION BY uid ORDER BY c DESC, loc) AS r
+                         FROM (SELECT uid, loc, COUNT(*) AS c FROM __rel WHERE {cond} GROUP BY uid, loc) a
+                       ) b WHERE r = 1"""
+
+        engine.register("__hw", f"""
+            SELECT h.uid AS uid, h.loc AS home, w.loc AS work
+            FROM ({top(night)}) h JOIN ({top(day)}) w ON w.uid = h.uid""")
+        sizes = engine.query("""
+            SELECT g.sz AS size, COUNT(*) AS n, 0 AS correct
+            FROM __hw s JOIN (SELECT home, work, COUNT(*) AS sz FROM __hw GROUP BY home, work) g
+              ON g.home = s.home AND g.work = s.work
+            GROUP BY g.sz ORDER BY g.sz""")
+        skipped = int(engine.query("""SELECT (SELECT COUNT(DISTINCT uid) FROM __rel)
+                                             - (SELECT COUNT(*) FROM __hw) AS n""")["n"][0])
+        engine.drop("__hw")
+        engine.drop("__rel")
+        return _sizes_result("homework", engine, self.params(), None, sizes, skipped, False, t0)

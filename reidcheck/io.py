@@ -1,0 +1,244 @@
+"""Reading inputs: canonical tables, any CSV/Parquet through a column mapping, check-in data.
+
+The one place that touches files. ``load_trajectories`` registers on an engine a relation ``events``
+with normalized columns:
+
+* ``uid`` BIGINT — the user (integer ids are kept; other ids get dense integer codes),
+* ``t`` BIGINT — epoch seconds UTC (timestamps without a zone are taken as UTC),
+* ``place`` BIGINT or NULL — a place id (cell, venue), when the input has one,
+* ``lat``, ``lon`` DOUBLE or NULL — coordinates, when the input has them,
+
+and returns a ``TrajectoryInput`` describing it (and, when known, a table of place coordinates and
+administrative areas for spatial generalization). Errors name the file, the column and, where
+possible, the row; they never quote values.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError, UsageError
+
+ROLES = ("user", "time", "place", "lat", "lon")
+
+#: Presets for known public formats (headerless files).
+PRESETS = {
+    # Gowalla check-ins (SNAP): user id, ISO UTC time, lat, lon, location id; tab-separated.
+    "gowalla": {"columns": ["user", "time", "lat", "lon", "place"], "delim": "\t",
+                "mapping": {"user": "user", "time": "time", "lat": "lat", "lon": "lon", "place": "place"}},
+}
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Which input column plays which role. ``place`` or both ``lat`` and ``lon`` are required."""
+
+    user: str
+    time: str
+    place: str | None = None
+    lat: str | None = None
+    lon: str | None = None
+    time_unit: str = "s"   # for integer times: s, ms, us
+
+    @classmethod
+    def parse(cls, text: str) -> "Mapping":
+        """``user=uid,time=datetime,place=cell`` or ``user=u,time=t,lat=y,lon=x[,time_unit=ms]``."""
+        parts = {}
+        for item in filter(None, (p.strip() for p in str(text).split(","))):
+            if "=" not in item:
+                raise UsageError(f"Mapping item {item!r} must be role=column (roles: {', '.join(ROLES)}).")
+            k, v = (s.strip() for s in item.split("=", 1))
+            if k not in ROLES + ("time_unit",):
+                raise UsageError(f"Mapping role {k!r} is unknown; roles are {', '.join(ROLES)} and time_unit.")
+            parts[k] = v
+        for required in ("user", "time"):
+            if required not in parts:
+                raise UsageError(f"Mapping must name the `{required}` column (e.g. {required}=<column>).")
+        if "place" not in parts and not ("lat" in parts and "lon" in parts):
+            raise UsageError("Mapping must name a `place` column or both `lat` and `lon` columns.")
+        if parts.get("time_unit", "s") not in ("s", "ms", "us"):
+            raise UsageError(f"Mapping time_unit must be s, ms or us. Got {parts['time_unit']!r} instead.")
+        return cls(**parts)
+
+
+CANONICAL = Mapping(user="subscriber_id", time="timestamp", place="cell_id")
+
+
+@dataclass
+class TrajectoryInput:
+    """A registered ``events`` relation and what is known about its places."""
+
+    source: str
+    has_place: bool
+    has_coords: bool
+    places: pd.DataFrame | None = None     # place, lat, lon, site_id, district, province
+    utc_offset_h: float = 0.0
+    meta: dict = field(default_factory=dict)
+    relation: str = "events"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _reader_sql(path: Path, preset: dict | None) -> str:
+    p = str(path).replace("'", "''")
+    low = p.lower()
+    if preset is not None:
+        cols = ", ".join(f"'{c}': 'VARCHAR'" for c in preset["columns"])
+        return f"read_csv('{p}', delim='{preset['delim']}', header=false, columns={{{cols}}})"
+    if low.endswith(".parquet") or low.endswith(".pq"):
+        return f"read_parquet('{p}')"
+    if low.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt")):
+        return f"read_csv('{p}', auto_detect=true)"
+    raise InputError(f"File '{path}': unknown format (expected .parquet, .csv, .tsv, optionally .gz).")
+
+
+def resolve_input(path, table: str = "cdr") -> tuple[Path, Path | None, dict]:
+    """A population directory → its ``table`` file, cells file and manifest; a file → itself."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"Input '{path}' does not exist.")
+    if path.is_dir():
+        manifest_path = path / "population.json"
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+        candidates = sorted(path.glob(f"{table}.*"))
+        if not candidates:
+            raise InputError(f"Directory '{path}' has no '{table}' table (expected {table}.parquet or {table}.csv).")
+        cells = sorted(path.glob("cells.*"))
+        return candidates[0], (cells[0] if cells else None), manifest
+    return path, None, {}
+
+
+def load_places(engine, cells_path: Path) -> pd.DataFrame:
+    """Cell locations and areas: place, lat, lon, site_id, district, province (site etc. may be absent)."""
+    engine.register("__cells", Path(cells_path))
+    cols = engine.columns("__cells")
+    need = {"cell_id", "lat", "lon"}
+    missing = need - set(cols)
+    if missing:
+        raise InputError(f"File '{cells_path}': column '{sorted(missing)[0]}' not found.")
+    extra = [c for c in ("site_id", "district", "province") if c in cols]
+    df = engine.query(f"SELECT cell_id AS place, lat, lon{''.join(', ' + c for c in extra)} FROM __cells")
+    engine.drop("__cells")
+    if df["place"].isna().any() or df["place"].duplicated().any():
+        raise InputError(f"File '{cells_path}': column 'cell_id' has missing or repeated values.")
+    return df
+
+
+def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, table: str = "cdr",
+                      cells=None, utc_offset_h: float | None = None, relation: str = "events") -> TrajectoryInput:
+    """Register ``relation`` on ``engine`` from a population directory, a file, a preset format, or
+    a pandas DataFrame (``path`` may be one; then ``cells`` may be a DataFrame too)."""
+    preset = None
+    if isinstance(path, pd.DataFrame):
+        engine.register(f"__df_{relation}", path)
+        file, cells_file, manifest = Path(f"<DataFrame {relation}>"), None, {}
+        reader = f"__df_{relation}"
+    else:
+        file, cells_file, manifest = resolve_input(path, table)
+        reader = None
+    if isinstance(mapping, str) and mapping in PRESETS:
+        preset = PRESETS[mapping]
+        mapping = Mapping(**preset["mapping"])
+    elif isinstance(mapping, str):
+        mapping = Mapping.parse(mapping)
+    reader = reader or _reader_sql(file, preset)
+    try:
+        engine.register("__raw", f"SELECT * FROM {reader} LIMIT 0")
+    except Exception as exc:  # the engine's own parse error, reduced to one line
+        raise InputError(f"File '{file}': cannot be read ({str(exc).splitlines()[0][:200]}).") from None
+    cols = engine.columns("__raw")
+    if mapping is None:
+        if {"subscriber_id", "timestamp", "cell_id"} <= set(cols):
+            mapping = CANONICAL
+        else:
+            raise UsageError(f"File '{file}' is not a canonical cdr/pings table; give a column mapping "
+                             "(e.g. --mapping user=uid,time=datetime,lat=lat,lon=lon).")
+    for role in ROLES:
+        col = getattr(mapping, role)
+        if col is not None and col not in cols:
+            raise InputError(f"File '{file}': column '{col}' (the {role} column) not found; "
+                             f"columns are {', '.join(cols)}.")
+    ctype = {role: cols[getattr(mapping, role)] for role in ROLES if getattr(mapping, role)}
+
+    # Users: integer ids are kept; other ids get dense integer codes.
+    if _is_integer(ctype["user"]):
+        uid = f"CAST({_q(mapping.user)} AS BIGINT)"
+    else:
+        uid = f"DENSE_RANK() OVER (ORDER BY CAST({_q(mapping.user)} AS VARCHAR))"
+    t = _time_sql(_q(mapping.time), ctype["time"], mapping.time_unit)
+    place = "CAST(NULL AS BIGINT)"
+    if mapping.place:
+        col = _q(mapping.place)
+        if _is_integer(ctype["place"]):
+            place = f"CAST({col} AS BIGINT)"
+        elif preset is not None:  # numeric ids read as text
+            place = f"TRY_CAST({col} AS BIGINT)"
+        else:
+            place = f"DENSE_RANK() OVER (ORDER BY CAST({col} AS VARCHAR))"
+    lat = f"TRY_CAST({_q(mapping.lat)} AS DOUBLE)" if mapping.lat else "CAST(NULL AS DOUBLE)"
+    lon = f"TRY_CAST({_q(mapping.lon)} AS DOUBLE)" if mapping.lon else "CAST(NULL AS DOUBLE)"
+    engine.drop("__raw")
+    engine.register(relation, materialize=False, source=f"""
+        SELECT {uid} AS uid, {t} AS t, {place} AS place, {lat} AS lat, {lon} AS lon,
+               {_q(mapping.user)} IS NULL AS bad_user, {_q(mapping.time)} IS NULL AS null_time
+        FROM {reader}""")
+    _validate_events(engine, file, mapping, relation)
+    places = None
+    if isinstance(cells, pd.DataFrame):
+        places = cells.rename(columns={"cell_id": "place"})[
+            [c for c in ("cell_id", "place", "lat", "lon", "site_id", "district", "province")
+             if c in cells.columns or (c == "place" and "cell_id" in cells.columns)]]
+        places = places.loc[:, ~places.columns.duplicated()]
+    elif cells is not None:
+        places = load_places(engine, Path(cells))
+    elif cells_file is not None and mapping.place:
+        places = load_places(engine, cells_file)
+    offset = utc_offset_h
+    if offset is None:
+        offset = float(manifest.get("params", {}).get("utc_offset_h", 5.0 if manifest else 0.0))
+    meta = {"file": str(file), "rows": int(engine.query(f"SELECT COUNT(*) AS n FROM {relation}")["n"][0])}
+    return TrajectoryInput(source=str(file), has_place=mapping.place is not None,
+                           has_coords=mapping.lat is not None or places is not None,
+                           places=places, utc_offset_h=offset, meta=meta, relation=relation)
+
+
+def _is_integer(duck_type: str) -> bool:
+    return duck_type.upper() in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                                 "USMALLINT", "UINTEGER", "UBIGINT")
+
+
+def _time_sql(col: str, duck_type: str, unit: str) -> str:
+    ty = duck_type.upper()
+    if ty.startswith("TIMESTAMP") or ty == "DATE":
+        return f"CAST(FLOOR(epoch(CAST({col} AS TIMESTAMPTZ))) AS BIGINT)"
+    if _is_integer(ty) or ty in ("DOUBLE", "FLOAT", "DECIMAL") or ty.startswith("DECIMAL"):
+        div = {"s": 1, "ms": 1000, "us": 1_000_000}[unit]
+        return f"CAST(FLOOR({col} / {div}) AS BIGINT)"
+    return f"CAST(FLOOR(epoch(TRY_CAST({col} AS TIMESTAMPTZ))) AS BIGINT)"
+
+
+def _validate_events(engine, file: Path, mapping: Mapping, relation: str) -> None:
+    """Every row needs a user, a parseable time and a place or coordinates; report the first bad row."""
+    checks = [("bad_user", mapping.user, "is empty"),
+              ("null_time OR t IS NULL", mapping.time, "is empty or not a time")]
+    if mapping.place:
+        checks.append(("place IS NULL", mapping.place, "is empty or not an id"))
+    else:
+        checks.append(("lat IS NULL OR lat < -90 OR lat > 90", mapping.lat, "is empty or not a latitude"))
+        checks.append(("lon IS NULL OR lon < -180 OR lon > 180", mapping.lon, "is empty or not a longitude"))
+    counts = engine.query("SELECT " + ", ".join(
+        f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS c{i}" for i, (cond, _, _) in enumerate(checks))
+        + f" FROM {relation}").iloc[0]
+    for i, (cond, col, what) in enumerate(checks):
+        n = int(counts[f"c{i}"] or 0)
+        if n:
+            first = engine.query(f"SELECT MIN(rn) AS first FROM (SELECT ({cond}) AS bad, "
+                                 f"ROW_NUMBER() OVER () AS rn FROM {relation}) x WHERE bad")["first"][0]
+            raise InputError(f"File '{file}', column '{col}': {n:,} row(s) where the value {what} "
+                             f"(first at data row {int(first):,}).")
