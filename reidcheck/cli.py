@@ -14,7 +14,7 @@ import typer
 from typer.exceptions import Abort, Exit, TyperException
 from rich.console import Console
 
-from .errors import ReidcheckError
+from .errors import InputError, ReidcheckError, UsageError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Measure how easily people in an 'anonymized' telecom export can be re-identified.")
@@ -86,6 +86,164 @@ def demo(
     previous = (out / "population.json").is_file()
     generate(subscribers=subscribers, days=days, seed=seed, out=out, fmt="parquet", start="2025-01-06",
              sites=None, travel_rate=0.03, workers=None, chunk_size=None, overwrite=previous, quiet=quiet)
+
+
+attack_app = typer.Typer(no_args_is_help=True, help="Run one re-identification attack and report its result.")
+app.add_typer(attack_app, name="attack")
+
+_INPUT_HELP = "A population directory (uses its cdr table and cells) or a CSV/Parquet file."
+_MAPPING_HELP = ("Columns of a non-canonical file: user=COL,time=COL and place=COL or lat=COL,lon=COL "
+                 "[,time_unit=s|ms|us]; or a preset: gowalla.")
+
+
+def _load(engine_name: str, input_path: Path, mapping: Optional[str], table: str, cells: Optional[Path],
+          utc_offset: Optional[float]):
+    from .engine import get_engine
+    from .io import load_trajectories
+
+    engine = get_engine(engine_name)
+    inp = load_trajectories(engine, input_path, mapping, table=table, cells=cells, utc_offset_h=utc_offset)
+    return engine, inp
+
+
+def _emit(results, json_path: Optional[str], quiet: bool) -> None:
+    """JSON to a file (written whole, then renamed) or to stdout (`-`, nothing else there); a table otherwise."""
+    import json
+    import os
+    import tempfile
+
+    payload = [r.to_dict() for r in results]
+    doc = payload[0] if len(payload) == 1 else payload
+    text = json.dumps(doc, indent=2) + "\n"
+    if json_path == "-":
+        sys.stdout.write(text)
+        return
+    if json_path:
+        target = Path(json_path)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise UsageError(f"Cannot write JSON report '{json_path}': {exc.strerror or exc}.") from None
+    if not quiet:
+        from .summary import print_results
+
+        print_results(results)
+
+
+def _guard(fn):
+    """Run ``fn``; engine errors on bad input become one-line InputErrors."""
+    try:
+        return fn()
+    except ReidcheckError:
+        raise
+    except Exception as exc:  # duckdb / arrow errors on malformed files
+        name = type(exc).__module__.split(".")[0]
+        if name in ("duckdb", "pyarrow", "_duckdb"):
+            raise InputError(f"cannot process the input ({str(exc).splitlines()[0][:200]}).") from None
+        raise
+
+
+_common = {
+    "mapping": typer.Option(None, "--mapping", help=_MAPPING_HELP),
+    "table": typer.Option("cdr", "--table", help="Table of a population directory: cdr or pings."),
+    "cells": typer.Option(None, "--cells", help="Cells table (cell_id, lat, lon[, site_id, district, province])."),
+    "utc_offset": typer.Option(None, "--utc-offset", help="Local time = UTC + this many hours "
+                                                         "(default: 5 for generated populations, else 0)."),
+    "json": typer.Option(None, "--json", help="Write the JSON result to PATH, or to stdout with '-'."),
+    "engine": typer.Option("duckdb", "--engine", help="Engine: duckdb."),
+    "quiet": typer.Option(False, "--quiet", "-q", help="No terminal table."),
+}
+
+
+@attack_app.command("unicity")
+def attack_unicity(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
+    points: int = typer.Option(4, "--points", "-p", help="Points the adversary knows (1-10)."),
+    time_bin: str = typer.Option("1h", "--time-bin", help="15min, 1h, 4h, 1d, 1w or how (hour of week)."),
+    space: str = typer.Option("cell", "--space", help="cell, site, district, province or grid:<size>."),
+    targets: str = typer.Option("10000", "--targets", help="Number of targets, or all."),
+    seed: int = typer.Option(0, "--seed"),
+    time_tolerance: int = typer.Option(0, "--time-tolerance", help="Adversary knows times within ± bins."),
+    space_tolerance_km: float = typer.Option(0.0, "--space-tolerance-km", help="... and places within km."),
+    mapping: Optional[str] = _common["mapping"], table: str = _common["table"],
+    cells: Optional[Path] = _common["cells"], utc_offset: Optional[float] = _common["utc_offset"],
+    json_path: Optional[str] = _common["json"], engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """de Montjoye unicity: share of targets singled out by POINTS known (time bin, place) points."""
+    from .attacks import Unicity
+
+    attack = Unicity(points=points, time_bin=time_bin, space=space, targets=targets, seed=seed,
+                     time_tolerance=time_tolerance, space_tolerance_km=space_tolerance_km)
+    attack.validate()
+    eng, inp = _guard(lambda: _load(engine, input_path, mapping, table, cells, utc_offset))
+    _emit([_guard(lambda: attack.run(eng, inp))], json_path, quiet)
+
+
+@attack_app.command("unicity-curve")
+def attack_unicity_curve(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
+    max_points: int = typer.Option(5, "--max-points", help="ε_p for p = 1..this."),
+    resolution: list[str] = typer.Option(["1h,cell"], "--resolution",
+                                         help="TIME_BIN,SPACE; repeat for several (e.g. --resolution 1d,district)."),
+    targets: str = typer.Option("10000", "--targets", help="Number of targets, or all."),
+    seed: int = typer.Option(0, "--seed"),
+    mapping: Optional[str] = _common["mapping"], table: str = _common["table"],
+    cells: Optional[Path] = _common["cells"], utc_offset: Optional[float] = _common["utc_offset"],
+    json_path: Optional[str] = _common["json"], engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """Unicity ε_p for p = 1..MAX_POINTS at several resolutions, reusing one index per resolution."""
+    from .attacks import Unicity, unicity_curve
+
+    pairs = []
+    for r in resolution:
+        tb, _, sp = r.partition(",")
+        if not sp:
+            raise UsageError(f"Option `--resolution` must be TIME_BIN,SPACE (e.g. 1h,cell). Got {r!r} instead.")
+        Unicity(time_bin=tb, space=sp, targets=targets, seed=seed).validate()
+        pairs.append((tb.strip(), sp.strip()))
+    eng, inp = _guard(lambda: _load(engine, input_path, mapping, table, cells, utc_offset))
+    _emit(_guard(lambda: unicity_curve(eng, inp, max_points=max_points, resolutions=pairs, targets=targets,
+                                       seed=seed)), json_path, quiet)
+
+
+@attack_app.command("topn")
+def attack_topn(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
+    n: int = typer.Option(2, "--n", help="Top-N places (1-3)."),
+    space: str = typer.Option("cell", "--space", help="cell, site, district, province or grid:<size>."),
+    ordered: bool = typer.Option(False, "--ordered", help="Compare the ranked tuple instead of the set."),
+    mapping: Optional[str] = _common["mapping"], table: str = _common["table"],
+    cells: Optional[Path] = _common["cells"], utc_offset: Optional[float] = _common["utc_offset"],
+    json_path: Optional[str] = _common["json"], engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """Zang & Bolot: anonymity sets of each user's top-N places."""
+    from .attacks import TopN
+
+    attack = TopN(n=n, space=space, ordered=ordered)
+    attack.validate()
+    eng, inp = _guard(lambda: _load(engine, input_path, mapping, table, cells, utc_offset))
+    _emit([_guard(lambda: attack.run(eng, inp))], json_path, quiet)
+
+
+@attack_app.command("homework")
+def attack_homework(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
+    space: str = typer.Option("cell", "--space", help="cell, site, district, province or grid:<size>."),
+    workdays: str = typer.Option("0-4", "--workdays", help="Workdays, Monday = 0 (e.g. 0-4, 0-5)."),
+    mapping: Optional[str] = _common["mapping"], table: str = _common["table"],
+    cells: Optional[Path] = _common["cells"], utc_offset: Optional[float] = _common["utc_offset"],
+    json_path: Optional[str] = _common["json"], engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """Golle & Partridge: anonymity set of each user's (home, work) pair."""
+    from .attacks import HomeWork
+
+    attack = HomeWork(space=space, workdays=workdays)
+    attack.validate()
+    eng, inp = _guard(lambda: _load(engine, input_path, mapping, table, cells, utc_offset))
+    _emit([_guard(lambda: attack.run(eng, inp))], json_path, quiet)
 
 
 def main(argv: list[str] | None = None) -> int:

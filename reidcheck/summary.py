@@ -55,3 +55,36 @@ def print_summary(out: Path, manifest: dict, console: Console | None = None) -> 
     t.add_row("subscribers abroad during the window", f"{fig['traveller_share']:.2%}")
     console.print(t)
     return fig
+
+
+def describe(result) -> str:
+    """A short label of what the adversary knows, e.g. ``p=4 1h×cell``."""
+    p = result.params
+    if result.attack == "unicity":
+        text = f"p={p['points']} {p['time_bin']}×{p['space']}"
+        if p.get("time_tolerance") or p.get("space_tolerance_km"):
+            text += f" ±{p['time_tolerance']} bins ±{p['space_tolerance_km']:g} km"
+        return text
+    if result.attack == "topn":
+        return f"top-{p['n']} {p['space']}" + (" ordered" if p.get("ordered") else "")
+    if result.attack == "homework":
+        return f"home+work {p['space']}"
+    return ", ".join(f"{k}={v}" for k, v in p.items())
+
+
+def print_results(results, console: Console | None = None) -> None:
+    """One row per attack result: rate with its 95% interval and the anonymity-set figures."""
+    import sys
+
+    console = console or Console(width=None if sys.stdout.isatty() else 120)
+    t = Table(title="Re-identification results", show_header=True)
+    for col in ("rule", "adversary knows", "targets", "skipped", "unique", "95% CI", "set p50/p90/max"):
+        t.add_column(col, justify="right" if col in ("targets", "skipped", "unique") else "left", no_wrap=True)
+    for r in results:
+        u = r.unique_rate
+        ci = f"{u['ci'][0]:.3f}–{u['ci'][1]:.3f}" if u else "-"
+        a = r.anonymity_set
+        t.add_row(r.rule_id, describe(r), f"{r.n_targets:,}", f"{r.n_skipped:,}",
+                  f"{u['value']:.1%}" if u and u["value"] is not None else "-", ci,
+                  f"{a['p50']}/{a['p90']}/{a['max']}" if a else "-")
+    console.print(t)
