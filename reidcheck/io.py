@@ -191,10 +191,9 @@ def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, tab
     _validate_events(engine, file, mapping, relation)
     places = None
     if isinstance(cells, pd.DataFrame):
-        places = cells.rename(columns={"cell_id": "place"})[
-            [c for c in ("cell_id", "place", "lat", "lon", "site_id", "district", "province")
-             if c in cells.columns or (c == "place" and "cell_id" in cells.columns)]]
-        places = places.loc[:, ~places.columns.duplicated()]
+        renamed = cells.rename(columns={"cell_id": "place"})
+        places = renamed[[c for c in ("place", "lat", "lon", "site_id", "district", "province")
+                          if c in renamed.columns]].copy()
     elif cells is not None:
         places = load_places(engine, Path(cells))
     elif cells_file is not None and mapping.place:

@@ -36,3 +36,57 @@ def unicity_bruteforce(user: np.ndarray, time_bin: np.ndarray, place: np.ndarray
         scored += 1
         unique += int(len(cand) == 1)
     return scored, unique, skipped
+
+
+P = 2147483647
+
+
+def seeded_hash(seed: int, u, a=0, b=0) -> np.ndarray:
+    """The seeded integer hash of DESIGN.md, re-implemented in numpy (int64, no overflow)."""
+    m = lambda x: np.mod(np.asarray(x, dtype=np.int64), P)  # noqa: E731  (Python modulo: non-negative)
+    return ((((m(u) * 48271 + m(a)) % P) * 69621 + m(b)) % P * 16807 + seed % P) % P
+
+
+def unicity_oracle(user, time_bin, place, points: int, targets: int | None, seed: int):
+    """Unicity with the product's draw rule, by brute force over Python sets.
+
+    Targets: users ordered by (hash(seed, uid), uid), the first ``targets`` (all if None). Points: a
+    target's distinct (tb, loc) pairs ordered by (hash(seed, uid, tb, loc), tb, loc), the first
+    ``points``. Returns ({target: anonymity-set size}, n_skipped).
+    """
+    user, time_bin, place = (np.asarray(x, dtype=np.int64) for x in (user, time_bin, place))
+    traces: dict[int, set] = {}
+    for u, t, c in zip(user.tolist(), time_bin.tolist(), place.tolist()):
+        traces.setdefault(u, set()).add((t, c))
+    uids = np.array(sorted(traces), dtype=np.int64)
+    h = seeded_hash(seed, uids)
+    order = np.lexsort((uids, h))
+    chosen = uids[order][: (targets if targets is not None else len(uids))]
+    sizes, skipped = {}, 0
+    for u in chosen.tolist():
+        pairs = sorted(traces[u])
+        if len(pairs) < points:
+            skipped += 1
+            continue
+        tb = np.array([p[0] for p in pairs]); lc = np.array([p[1] for p in pairs])
+        hp = seeded_hash(seed, np.full(len(pairs), u), tb, lc)
+        idx = np.lexsort((lc, tb, hp))[:points]
+        known = {pairs[i] for i in idx}
+        sizes[u] = sum(1 for v, tr in traces.items() if known <= tr)
+    return sizes, skipped
+
+
+def topn_oracle(user, place, n: int) -> tuple[dict, int]:
+    """Top-N places (by count, ties by place id) as a set; returns ({uid: set size}, n_skipped)."""
+    import collections
+
+    counts: dict[int, collections.Counter] = collections.defaultdict(collections.Counter)
+    for u, c in zip(np.asarray(user).tolist(), np.asarray(place).tolist()):
+        counts[u][c] += 1
+    sig = {}
+    for u, cnt in counts.items():
+        ranked = sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))
+        if len(ranked) >= n:
+            sig[u] = tuple(sorted(c for c, _ in ranked[:n]))
+    groups = collections.Counter(sig.values())
+    return {u: groups[s] for u, s in sig.items()}, len(counts) - len(sig)

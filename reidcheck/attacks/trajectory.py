@@ -194,13 +194,22 @@ class _Prepared:
         if not reuse_targets:
             self.select_targets(seed, n_targets)
         e.register("__drawn", f"""
-            SELECT uid, tb, loc, rn AS k FROM (
+            SELECT uid, tb, loc, rn AS k, {p} AS np FROM (
               SELECT tp.uid AS uid, tp.tb AS tb, tp.loc AS loc,
                      ROW_NUMBER() OVER (PARTITION BY tp.uid
                                         ORDER BY {hash_sql(seed, 'tp.uid', 'tp.tb', 'tp.loc')}, tp.tb, tp.loc) AS rn
               FROM __tpairs tp JOIN __tcount c ON c.uid = tp.uid
               WHERE c.n >= {p}
             ) z WHERE rn <= {p}""")
+        e.register("__eligible", f"SELECT uid FROM __tcount WHERE n >= {p}")
+        sizes = self.match()
+        skipped = int(e.query("SELECT (SELECT COUNT(*) FROM __tgt) - (SELECT COUNT(*) FROM __eligible) AS n")["n"][0])
+        return sizes, skipped
+
+    def match(self) -> pd.DataFrame:
+        """Size table (size, n, correct) of the targets in ``__eligible`` given their points in ``__drawn``
+        (uid, tb, loc, k = point number, np = points known about that target)."""
+        e = self.engine
         h = self.attack.time_tolerance
         time_cond = "r.tb = d.tb" if h == 0 else f"r.tb >= d.tb - {h} AND r.tb <= d.tb + {h}"
         if self.near:
@@ -211,26 +220,64 @@ class _Prepared:
             SELECT d.uid AS target, r.uid AS cand
             FROM __drawn d {join}
             GROUP BY d.uid, r.uid
-            HAVING COUNT(DISTINCT d.k) = {p}""")
+            HAVING COUNT(DISTINCT d.k) = MAX(d.np)""")
         correct = ("CASE WHEN m.sz = 1 AND tr.uid = c.uid THEN 1 ELSE 0 END" if self.with_truth else "0")
         truth_join = "LEFT JOIN __truth tr ON tr.pid = m.cand" if self.with_truth else ""
-        sizes = e.query(f"""
+        return e.query(f"""
             SELECT sz AS size, COUNT(*) AS n, SUM(correct) AS correct FROM (
               SELECT c.uid AS uid, COALESCE(m.sz, 0) AS sz, {correct} AS correct
-              FROM __tcount c
+              FROM __eligible c
               LEFT JOIN (SELECT target, COUNT(*) AS sz, MIN(cand) AS cand FROM __match GROUP BY target) m
                 ON m.target = c.uid
               {truth_join}
-              WHERE c.n >= {p}
             ) s GROUP BY sz ORDER BY sz""")
-        skipped = int(e.query(f"""SELECT (SELECT COUNT(*) FROM __tgt) - COUNT(*) AS n
-                                  FROM __tcount WHERE n >= {p}""")["n"][0])
-        return sizes, skipped
 
     def cleanup(self) -> None:
-        for name in ("__match", "__drawn", "__tcount", "__tpairs", "__tgt", "__near", "__truth", "__know",
-                     "__rel"):
+        for name in ("__match", "__eligible", "__drawn", "__tcount", "__tpairs", "__tgt", "__near", "__truth",
+                     "__know", "__rel", "__known_raw"):
             self.engine.drop(name)
+
+
+def known_points_attack(engine, release: TrajectoryInput, known: pd.DataFrame, *, time_bin: str = "1h",
+                        space: str = "cell", time_tolerance: int = 0, space_tolerance_km: float = 0.0,
+                        truth: pd.DataFrame | None = None) -> AttackResult:
+    """Anonymity sets given explicit adversary knowledge instead of random draws.
+
+    ``known`` has columns ``target`` (int), ``timestamp`` (epoch seconds) and ``cell_id`` (or ``lat``
+    and ``lon``): raw points the adversary knows about each target. They are generalized to
+    (``time_bin``, ``space``) like the release, so the same knowledge can be matched at several
+    resolutions. With ``truth`` (pid, uid), ``target`` is the true id and correct matches are scored;
+    without it, ``target`` is a release user id.
+    """
+    from ..io import Mapping, load_trajectories
+
+    t0 = time.perf_counter()
+    attack = Unicity(points=1, time_bin=time_bin, space=space, targets="all", seed=0,
+                     time_tolerance=time_tolerance, space_tolerance_km=space_tolerance_km)
+    attack.validate()
+    if "cell_id" in known.columns:
+        mapping = Mapping(user="target", time="timestamp", place="cell_id")
+    else:
+        mapping = Mapping(user="target", time="timestamp", lat="lat", lon="lon")
+    kin = load_trajectories(engine, known, mapping, cells=release.places, utc_offset_h=release.utc_offset_h,
+                            relation="__known_raw")
+    prep = _Prepared.build(engine, attack, release, kin if truth is not None else None, truth)
+    tb, sp = parse_time_bin(time_bin), parse_space(space)
+    engine.register("__kpts", points_sql(engine, kin, tb, sp, prep.lat0 or 0.0))
+    engine.register("__drawn", """
+        SELECT d.uid AS uid, d.tb AS tb, d.loc AS loc,
+               DENSE_RANK() OVER (PARTITION BY d.uid ORDER BY d.tb, d.loc) AS k, c.np AS np
+        FROM (SELECT DISTINCT uid, tb, loc FROM __kpts) d
+        JOIN (SELECT uid, COUNT(*) AS np FROM (SELECT DISTINCT uid, tb, loc FROM __kpts) x GROUP BY uid) c
+          ON c.uid = d.uid""")
+    engine.register("__eligible", "SELECT DISTINCT uid FROM __kpts")
+    sizes = prep.match()
+    params = {k: v for k, v in attack.params().items() if k not in ("points", "targets", "seed")}
+    params["knowledge"] = "explicit"
+    res = _sizes_result("unicity", engine, params, None, sizes, 0, truth is not None, t0)
+    engine.drop("__kpts")
+    prep.cleanup()
+    return res
 
 
 def unicity_curve(engine, release: TrajectoryInput, *, max_points: int = 5,
