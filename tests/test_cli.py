@@ -94,3 +94,63 @@ def test_demo_replaces_its_own_output_but_not_other_directories(tmp_path, capsys
     (other / "notes.txt").write_text("keep")
     assert main(["demo", "--out", str(other), "--subscribers", "100", "--days", "1", "-q"]) == 2
     assert (other / "notes.txt").read_text() == "keep"
+
+
+@pytest.fixture(scope="module")
+def pop_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("attack") / "pop"
+    assert main(["generate", "-n", "800", "-d", "3", "--seed", "4", "--out", str(out), "-q"]) == 0
+    return out
+
+
+def test_attack_unicity_json_to_stdout(pop_dir, capsys):
+    rc = main(["attack", "unicity", str(pop_dir), "--points", "3", "--targets", "200", "--seed", "2",
+               "--json", "-"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    doc = json.loads(out)   # stdout holds the JSON and nothing else
+    for key in ("attack", "rule_id", "engine", "seed", "params", "n_targets", "n_skipped", "n_unique",
+                "n_correct", "unique_rate", "correct_rate", "anonymity_set", "elapsed_s"):
+        assert key in doc
+    assert doc["rule_id"] == "RC201" and doc["params"]["points"] == 3 and doc["seed"] == 2
+    assert doc["n_targets"] + doc["n_skipped"] == 200
+    lo, hi = doc["unique_rate"]["ci"]
+    assert lo <= doc["unique_rate"]["value"] <= hi
+
+
+def test_attack_topn_homework_and_curve_write_json(pop_dir, tmp_path, capsys):
+    for args in (["topn", "--n", "2", "--space", "district"], ["homework", "--space", "grid:2km"],
+                 ["unicity-curve", "--max-points", "2", "--resolution", "1h,cell", "--resolution", "1d,site",
+                  "--targets", "100"]):
+        path = tmp_path / f"{args[0]}.json"
+        assert main(["attack", args[0], str(pop_dir), *args[1:], "--json", str(path)]) == 0
+        doc = json.loads(path.read_text())
+        assert (len(doc) == 4) if args[0] == "unicity-curve" else doc["attack"] in ("topn", "homework")
+    table = capsys.readouterr().out
+    assert "RC202" in table and "RC203" in table and "+92" not in table
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--points", "0"], "`points`"),
+    (["--space", "county"], "`space`"),
+    (["--time-bin", "3x"], "`time_bin`"),
+    (["--targets", "lots"], "`targets`"),
+    (["--mapping", "user=u"], "`time`"),
+])
+def test_attack_bad_arguments(pop_dir, capsys, args, needle):
+    rc = main(["attack", "unicity", str(pop_dir), *args])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and needle in err
+
+
+def test_attack_bad_input_files(tmp_path, capsys):
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 this is not parquet")
+    assert main(["attack", "unicity", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "broken.parquet" in err and "Traceback" not in err
+    assert main(["attack", "unicity", str(tmp_path / "missing.csv")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    json_path = tmp_path / "never.json"
+    assert main(["attack", "unicity", str(broken), "--json", str(json_path)]) == 2
+    assert not json_path.exists()
