@@ -10,16 +10,11 @@ from hypothesis import strategies as st
 
 from reidcheck.attacks import HomeWork, TopN, Unicity, known_points_attack, unicity_curve
 from reidcheck.engine import get_engine
-from reidcheck.errors import InputError, UsageError
+from reidcheck.errors import UsageError
 from reidcheck.io import load_trajectories
 from tests.oracles import topn_oracle, unicity_oracle
 
 HYP = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def _traces(draw_users, events):
-    rows = [(u, tb * 3600 + 60 * (k % 50), loc) for u, evs in draw_users for k, (tb, loc) in enumerate(evs)]
-    return pd.DataFrame(rows, columns=["subscriber_id", "timestamp", "cell_id"]).astype("int64")
 
 
 traces_strategy = st.lists(
@@ -28,24 +23,6 @@ traces_strategy = st.lists(
 ).map(lambda users: pd.DataFrame(
     [(u, tb * 3600 + 7 * k, loc) for u, evs in enumerate(users) for k, (tb, loc) in enumerate(evs)],
     columns=["subscriber_id", "timestamp", "cell_id"]).astype("int64"))
-
-
-def _sizes(result) -> tuple[list, list]:
-    hist = result.anonymity_set or {}
-    return hist, result.n_unique
-
-
-def _size_counts(sizes: dict) -> dict:
-    out: dict[int, int] = {}
-    for v in sizes.values():
-        out[v] = out.get(v, 0) + 1
-    return out
-
-
-def _run_sizes(engine, inp, attack) -> tuple[dict, int]:
-    """Product run → ({size: count}, skipped) via the engine's size table (public result + counts)."""
-    res = attack.run(engine, inp)
-    return res, res.n_skipped
 
 
 @HYP
@@ -65,6 +42,8 @@ def test_unicity_equals_oracle(df, points, seed, targets):
     if sizes:
         vals = np.array(sorted(sizes.values()))
         assert res.anonymity_set["min"] == vals.min() and res.anonymity_set["max"] == vals.max()
+        for q, key in ((0.5, "p50"), (0.9, "p90"), (0.99, "p99")):
+            assert res.anonymity_set[key] == np.quantile(vals, q, method="inverted_cdf"), key
         assert sum(res.anonymity_set["histogram"].values()) == len(sizes)
     # Every rate lies in [0, 1] and its interval contains it.
     if res.n_targets:
