@@ -133,6 +133,13 @@ def _emit(results, json_path: Optional[str], quiet: bool) -> None:
         print_results(results)
 
 
+def _attack_once(attack, input_path, mapping, table, cells, utc_offset, engine, json_path, quiet) -> None:
+    """Validate ``attack``, load the input, run, and emit the result."""
+    attack.validate()
+    eng, inp = _guard(lambda: _load(engine, input_path, mapping, table, cells, utc_offset))
+    _emit([_guard(lambda: attack.run(eng, inp))], json_path, quiet)
+
+
 def _guard(fn):
     """Run ``fn``; engine errors on bad input become one-line InputErrors."""
     try:
@@ -177,9 +184,7 @@ def attack_unicity(
 
     attack = Unicity(points=points, time_bin=time_bin, space=space, targets=targets, seed=seed,
                      time_tolerance=time_tolerance, space_tolerance_km=space_tolerance_km)
-    attack.validate()
-    eng, inp = _guard(lambda: _load(engine, input_path, mapping, table, cells, utc_offset))
-    _emit([_guard(lambda: attack.run(eng, inp))], json_path, quiet)
+    _attack_once(attack, input_path, mapping, table, cells, utc_offset, engine, json_path, quiet)
 
 
 @attack_app.command("unicity-curve")
@@ -223,9 +228,7 @@ def attack_topn(
     from .attacks import TopN
 
     attack = TopN(n=n, space=space, ordered=ordered)
-    attack.validate()
-    eng, inp = _guard(lambda: _load(engine, input_path, mapping, table, cells, utc_offset))
-    _emit([_guard(lambda: attack.run(eng, inp))], json_path, quiet)
+    _attack_once(attack, input_path, mapping, table, cells, utc_offset, engine, json_path, quiet)
 
 
 @attack_app.command("homework")
@@ -241,9 +244,7 @@ def attack_homework(
     from .attacks import HomeWork
 
     attack = HomeWork(space=space, workdays=workdays)
-    attack.validate()
-    eng, inp = _guard(lambda: _load(engine, input_path, mapping, table, cells, utc_offset))
-    _emit([_guard(lambda: attack.run(eng, inp))], json_path, quiet)
+    _attack_once(attack, input_path, mapping, table, cells, utc_offset, engine, json_path, quiet)
 
 
 def main(argv: list[str] | None = None) -> int:
