@@ -15,26 +15,16 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import run_measured  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def _tree_pss(proc: psutil.Process) -> int:
-    total = 0
-    for p in [proc, *proc.children(recursive=True)]:
-        try:
-            total += p.memory_full_info().pss
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-    return total
 
 
 def run_one(subscribers: int, days: int, seed: int, workers: int | None) -> dict:
@@ -43,37 +33,17 @@ def run_one(subscribers: int, days: int, seed: int, workers: int | None) -> dict
            "--days", str(days), "--seed", str(seed), "--out", str(out), "--quiet"]
     if workers:
         cmd += ["--workers", str(workers)]
-    peak = 0
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd)
-    ps = psutil.Process(proc.pid)
-    stop = threading.Event()
-
-    def sample():
-        nonlocal peak
-        while not stop.is_set():
-            try:
-                peak = max(peak, _tree_pss(ps))
-            except psutil.NoSuchProcess:
-                return
-            time.sleep(0.1)
-
-    th = threading.Thread(target=sample, daemon=True)
-    th.start()
-    rc = proc.wait()
-    elapsed = time.perf_counter() - t0
-    stop.set()
-    th.join()
-    if rc != 0:
-        raise SystemExit(f"generate failed with exit code {rc}")
+    run = run_measured(cmd)
+    if run["returncode"] != 0:
+        raise SystemExit(f"generate failed with exit code {run['returncode']}")
     manifest = json.loads((out / "population.json").read_text())
     rows = {k: v["rows"] for k, v in manifest["tables"].items()}
     size = sum(f.stat().st_size for f in out.iterdir())
     shutil.rmtree(out.parent, ignore_errors=True)
     event_rows = rows["cdr"] + rows["pings"]
     return {"subscribers": subscribers, "days": days, "seed": seed, "workers": workers or "default",
-            "elapsed_s": round(elapsed, 2), "rows": rows, "event_rows_per_s": round(event_rows / elapsed),
-            "peak_pss_mb": round(peak / 2**20, 1), "output_mb": round(size / 2**20, 1)}
+            "elapsed_s": run["wall_s"], "rows": rows, "event_rows_per_s": round(event_rows / run["wall_s"]),
+            "peak_pss_mb": run["peak_pss_mb"], "output_mb": round(size / 2**20, 1)}
 
 
 def main(argv=None) -> None:
