@@ -247,6 +247,83 @@ def attack_homework(
     _attack_once(attack, input_path, mapping, table, cells, utc_offset, engine, json_path, quiet)
 
 
+def _table_check(attack, input_path: Path, delimiter: Optional[str], engine: str, json_path, quiet) -> None:
+    from .engine import get_engine
+    from .io import load_table
+
+    attack.validate()
+    eng = get_engine(engine)
+    info = _guard(lambda: load_table(eng, input_path, delimiter=delimiter))
+    _emit([_guard(lambda: attack.run(eng, "tbl", source=info["file"]))], json_path, quiet)
+
+
+_QI = typer.Option(..., "--qi", help="Quasi-identifier columns, comma-separated.")
+_SENSITIVE = typer.Option(..., "--sensitive", help="The sensitive attribute's column.")
+_DELIM = typer.Option(None, "--delimiter", help="CSV delimiter (detected when omitted).")
+
+
+@attack_app.command("kanon")
+def attack_kanon(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="A CSV or Parquet table."),
+    qi: str = _QI, k: int = typer.Option(5, "--k", help="Classes smaller than this count as violations."),
+    delimiter: Optional[str] = _DELIM, json_path: Optional[str] = _common["json"],
+    engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """k-anonymity: smallest equivalence class, records below k, prosecutor/journalist/marketer risk."""
+    from .attacks.tabular import KAnonymity
+
+    _table_check(KAnonymity(qi=qi, k=k), input_path, delimiter, engine, json_path, quiet)
+
+
+@attack_app.command("ldiv")
+def attack_ldiv(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="A CSV or Parquet table."),
+    qi: str = _QI, sensitive: str = _SENSITIVE,
+    l_value: float = typer.Option(2, "--l", help="Classes below this l count as violations."),
+    variant: str = typer.Option("distinct", "--variant", help="distinct, entropy or recursive."),
+    c: float = typer.Option(2.0, "--c", help="c of recursive (c, l)-diversity."),
+    delimiter: Optional[str] = _DELIM, json_path: Optional[str] = _common["json"],
+    engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """l-diversity of the sensitive attribute within each equivalence class."""
+    from .attacks.tabular import LDiversity
+
+    _table_check(LDiversity(qi=qi, sensitive=sensitive, l=l_value, variant=variant, c=c), input_path, delimiter,
+                 engine, json_path, quiet)
+
+
+@attack_app.command("tclose")
+def attack_tclose(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="A CSV or Parquet table."),
+    qi: str = _QI, sensitive: str = _SENSITIVE,
+    t: float = typer.Option(0.2, "--t", help="Classes farther than this count as violations."),
+    ordered: Optional[bool] = typer.Option(None, "--ordered/--categorical",
+                                           help="Ordered EMD or equal distance (default: ordered if numeric)."),
+    delimiter: Optional[str] = _DELIM, json_path: Optional[str] = _common["json"],
+    engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """t-closeness: distance of each class's sensitive distribution from the table's."""
+    from .attacks.tabular import TCloseness
+
+    _table_check(TCloseness(qi=qi, sensitive=sensitive, t=t, ordered=ordered), input_path, delimiter, engine,
+                 json_path, quiet)
+
+
+@attack_app.command("risk")
+def attack_risk(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="A CSV or Parquet table (a sample)."),
+    qi: str = _QI,
+    sampling_fraction: float = typer.Option(1.0, "--sampling-fraction", help="Sample size / population size."),
+    delimiter: Optional[str] = _DELIM, json_path: Optional[str] = _common["json"],
+    engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """Population uniqueness (Zayatz, Pitman, SNB; Dankar's rule) and prosecutor risk."""
+    from .attacks.tabular import PopulationRisk
+
+    _table_check(PopulationRisk(qi=qi, sampling_fraction=sampling_fraction), input_path, delimiter, engine,
+                 json_path, quiet)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns the exit code (errors are one line on stderr)."""
     command = typer.main.get_command(app)

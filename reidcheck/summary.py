@@ -69,6 +69,13 @@ def describe(result) -> str:
         return f"top-{p['n']} {p['space']}" + (" ordered" if p.get("ordered") else "")
     if result.attack == "homework":
         return f"home+work {p['space']}"
+    if result.attack in ("kanon", "ldiv", "tclose", "risk"):
+        x = result.extra
+        figure = {"kanon": lambda: f"k={x['k']}", "ldiv": lambda: f"{p['variant']} l={x['l']}",
+                  "tclose": lambda: f"t={x['t']}",
+                  "risk": lambda: f"pop. unique {x['population_uniqueness']['dankar']:.1%} "
+                                  f"({x['population_uniqueness']['dankar_model']}, π={p['sampling_fraction']})"}
+        return f"{len(p['qi'])} QIs: {figure[result.attack]()}"
     return ", ".join(f"{k}={v}" for k, v in p.items())
 
 
