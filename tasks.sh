@@ -25,9 +25,18 @@ setup() {  # setup EXTRAS: install the project (editable) when pyproject.toml or
   fi
 }
 
+setup_peers() {  # peer tools compared against in the tests, each pinned, in their own environment
+  local stamp=".venv-peers/.installed-pycanon-1.3.6"
+  if [ ! -f "$stamp" ]; then
+    "$(pick_python)" -m venv .venv-peers
+    .venv-peers/bin/python -m pip install --quiet "pycanon==1.3.6" >&2
+    touch "$stamp"
+  fi
+}
+
 case "${1:-}" in
   demo)  shift; setup "dev"; exec .venv/bin/reidcheck demo "$@" ;;
-  test)  shift; setup "dev"; exec .venv/bin/python -m pytest "$@" ;;
+  test)  shift; setup "dev"; setup_peers; exec .venv/bin/python -m pytest "$@" ;;
   bench) shift; setup "dev"; exec .venv/bin/python benchmarks/generate.py "$@" ;;
   *) echo "usage: bash tasks.sh demo|test|bench [args...]" >&2; exit 2 ;;
 esac
