@@ -324,6 +324,46 @@ def attack_risk(
                  json_path, quiet)
 
 
+@attack_app.command("hash-reversal")
+def attack_hash_reversal(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="A CSV or Parquet table with pseudonyms."),
+    column: str = typer.Option(..., "--column", help="The pseudonym column."),
+    prefixes: str = typer.Option("300-309,320-329", "--prefixes",
+                                 help="Mobile prefixes to enumerate: list or ranges (default: Jazz's)."),
+    serials: str = typer.Option("0-9999999", "--serials", help="Serial range LO-HI (inclusive) within a prefix."),
+    forms: str = typer.Option("e164,intl,national", "--forms", help="Written forms: e164, intl, national."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Processes (default: up to 2 cores)."),
+    reveal: bool = typer.Option(False, "--reveal", help="Put the reversed numbers in the JSON (personal data!)."),
+    delimiter: Optional[str] = _DELIM, json_path: Optional[str] = _common["json"],
+    engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """Reverse unsalted MD5/SHA-1/SHA-256 pseudonyms of phone numbers by enumerating the numbering plan."""
+    from .attacks.pseudonyms import HashReversal
+    from .engine import get_engine
+    from .io import load_table
+
+    def ints(text: str, name: str) -> list[int]:
+        out = []
+        try:
+            for part in text.split(","):
+                a, _, b = part.strip().partition("-")
+                out.extend(range(int(a), int(b or a) + 1))
+        except ValueError:
+            raise UsageError(f"Option `--{name}` must be numbers or ranges like 300-309,320. Got {text!r} instead.") from None
+        return out
+
+    lo_hi = ints(serials, "serials")
+    attack = HashReversal(prefixes=tuple(ints(prefixes, "prefixes")), forms=tuple(f.strip() for f in forms.split(",")),
+                          serial_lo=min(lo_hi), serial_hi=max(lo_hi) + 1, workers=workers)
+    attack.validate()
+    eng = get_engine(engine)
+    info = _guard(lambda: load_table(eng, input_path, delimiter=delimiter))
+    if column not in info["columns"]:
+        raise InputError(f"File '{info['file']}': column '{column}' not found; columns are {', '.join(info['columns'])}.")
+    values = _guard(lambda: eng.query(f'SELECT DISTINCT CAST("{column}" AS VARCHAR) AS p FROM tbl')["p"].dropna())
+    _emit([attack.run(values.tolist(), reveal=reveal)], json_path, quiet)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns the exit code (errors are one line on stderr)."""
     command = typer.main.get_command(app)

@@ -69,6 +69,9 @@ def describe(result) -> str:
         return f"top-{p['n']} {p['space']}" + (" ordered" if p.get("ordered") else "")
     if result.attack == "homework":
         return f"home+work {p['space']}"
+    if result.attack == "hash-reversal":
+        x = result.extra
+        return f"{x['algorithm']} of {len(p['prefixes'])} prefixes, {x['hashes_per_s'] or 0:,} hashes/s"
     if result.attack in ("kanon", "ldiv", "tclose", "risk"):
         x = result.extra
         figure = {"kanon": lambda: f"k={x['k']}", "ldiv": lambda: f"{p['variant']} l={x['l']}",

@@ -154,3 +154,33 @@ def test_attack_bad_input_files(tmp_path, capsys):
     json_path = tmp_path / "never.json"
     assert main(["attack", "unicity", str(broken), "--json", str(json_path)]) == 2
     assert not json_path.exists()
+
+
+def test_tabular_checks_from_the_command_line(tmp_path, capsys):
+    path = tmp_path / "t.csv"
+    path.write_text("age;sex;zip;disease\n30;F;100;flu\n30;F;100;cold\n41;M;200;flu\n41;M;200;flu\n52;F;;cold\n")
+    for args, key, expected in ((["kanon", "--qi", "age,sex,zip", "--k", "2"], "k", 1),
+                                (["ldiv", "--qi", "age,sex", "--sensitive", "disease"], "l", 1),
+                                (["tclose", "--qi", "age,sex", "--sensitive", "disease"], "t", 0.6),
+                                (["risk", "--qi", "age,sex,zip", "--sampling-fraction", "0.5"], "rule_id", "RC104")):
+        assert main(["attack", args[0], str(path), *args[1:], "--json", "-"]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        assert doc[key] == expected, args
+        assert doc["n_targets"] == 5          # the row with a missing zip is kept as its own class
+    assert main(["attack", "kanon", str(path), "--qi", "age,nope"]) == 2
+    assert "column 'nope' not found" in capsys.readouterr().err
+
+
+def test_hash_reversal_from_the_command_line(tmp_path, capsys):
+    from reidcheck.attacks.pseudonyms import hash_msisdn
+
+    numbers = [f"+92300{s:07d}" for s in range(1_000, 60_000, 997)]
+    path = tmp_path / "release.csv"
+    path.write_text("pid\n" + "\n".join(hash_msisdn(numbers)) + "\n")
+    args = ["attack", "hash-reversal", str(path), "--column", "pid", "--prefixes", "300", "--serials", "0-59999"]
+    assert main([*args, "--json", "-"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["n_unique"] == doc["n_targets"] == len(numbers) and "reversed" not in doc
+    assert main([*args, "--json", "-", "--reveal"]) == 0
+    assert sorted(json.loads(capsys.readouterr().out)["reversed"].values()) == numbers
+    assert main([*args[:-2], "--serials", "9-x"]) == 2

@@ -1,0 +1,180 @@
+"""Pseudonym reversal: unsalted hashes of phone numbers are undone by enumerating the numbering plan.
+
+A mobile number is ``+92 3XY NNNNNNN``: per prefix ``3XY`` there are 10⁷ numbers, so an operator's
+whole range (≈20 prefixes) is 2·10⁸ candidates — minutes of hashing on a laptop. The attack:
+
+1. **Detect** the hash from the pseudonyms' form: 32 hex digits → MD5, 40 → SHA-1, 64 → SHA-256
+   (anything else, or mixed lengths, is reported as not a plain hash).
+2. **Enumerate** every candidate number of the given prefixes (and serial range) in each written form
+   (``+923001234567``, ``923001234567``, ``03001234567``), hash it, and look it up among the
+   pseudonyms; the first prefix is probed in every form and the search continues with the form(s)
+   that hit. Work is split across processes (both cores by default).
+3. **Report** the reversed share of distinct pseudonyms with a Wilson interval, hashes per second,
+   and, with a truth map, whether each reversal is the right number.
+
+Keyed hashes (HMAC with a secret) and random tokens are not reversed: the attacker cannot compute
+them, which the tests show. ``linkability`` tells whether two releases share pseudonyms.
+Reversed numbers are returned only when asked for (``reveal=True``); reports carry counts only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing as mp
+import os
+import re
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UsageError
+from ..result import AttackResult
+from ..stats import rate
+
+ALGORITHMS = {32: "md5", 40: "sha1", 64: "sha256"}
+FORMS = ("e164", "intl", "national")
+SERIALS = 10_000_000
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+def render(prefix: int, serial: int, form: str) -> str:
+    """One number in one written form: e164 +923001234567, intl 923001234567, national 03001234567."""
+    core = f"{prefix:03d}{serial:07d}"
+    return {"e164": "+92" + core, "intl": "92" + core, "national": "0" + core}[form]
+
+
+def detect_algorithm(pseudonyms) -> str | None:
+    lengths = {len(p) for p in pseudonyms}
+    if len(lengths) != 1:
+        return None
+    (length,) = lengths
+    if length not in ALGORITHMS or not all(_HEX.fullmatch(p) for p in pseudonyms):
+        return None
+    return ALGORITHMS[length]
+
+
+_TARGETS: set[bytes] = set()
+
+
+def _scan(task) -> tuple[list[tuple[bytes, str]], int]:
+    """Hash every number of one (prefix, form, serial slice); return the hits and the count hashed."""
+    algo, form, prefix, lo, hi = task
+    head = {"e164": "+92", "intl": "92", "national": "0"}[form] + f"{prefix:03d}"
+    new = getattr(hashlib, algo)
+    targets = _TARGETS
+    hits = []
+    for serial in range(lo, hi):
+        text = f"{head}{serial:07d}"
+        d = new(text.encode()).digest()
+        if d in targets:
+            hits.append((d, text))
+    return hits, hi - lo
+
+
+def _init(targets):
+    global _TARGETS
+    _TARGETS = targets
+
+
+@dataclass(frozen=True)
+class HashReversal:
+    """Enumerate ``prefixes`` × serials [``serial_lo``, ``serial_hi``) in ``forms``."""
+
+    prefixes: tuple[int, ...] = tuple(range(300, 310)) + tuple(range(320, 330))
+    forms: tuple[str, ...] = FORMS
+    serial_lo: int = 0
+    serial_hi: int = SERIALS
+    workers: int | None = None
+    chunk: int = 500_000
+
+    def validate(self) -> None:
+        if not self.prefixes or not all(300 <= int(p) <= 399 for p in self.prefixes):
+            raise UsageError("Parameter `prefixes` must list mobile prefixes between 300 and 399 (e.g. 300,301).")
+        bad = [f for f in self.forms if f not in FORMS]
+        if bad or not self.forms:
+            raise UsageError(f"Parameter `forms` must be among {', '.join(FORMS)}. Got {bad or self.forms!r} instead.")
+        if not 0 <= self.serial_lo < self.serial_hi <= SERIALS:
+            raise UsageError(f"Serial range must satisfy 0 <= lo < hi <= {SERIALS}.")
+
+    def run(self, pseudonyms, *, truth: dict[str, str] | None = None, reveal: bool = False,
+            engine_name: str = "python") -> AttackResult:
+        """``pseudonyms``: iterable of strings; ``truth``: pseudonym → true number (E.164) to score."""
+        self.validate()
+        t0 = time.perf_counter()
+        distinct = sorted({str(p).strip().lower() for p in pseudonyms if p is not None and str(p).strip()})
+        algo = detect_algorithm(distinct)
+        params = {"prefixes": [int(p) for p in self.prefixes], "forms": list(self.forms),
+                  "serials": [self.serial_lo, self.serial_hi]}
+        found: dict[str, str] = {}
+        hashed, used_forms = 0, []
+        if algo is not None:
+            targets = {bytes.fromhex(p) for p in distinct}
+            workers = self.workers or min(2, os.cpu_count() or 1)
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+            with ctx.Pool(workers, initializer=_init, initargs=(targets,)) as pool:
+                def sweep(forms, prefixes):
+                    nonlocal hashed
+                    tasks = [(algo, f, int(p), lo, min(lo + self.chunk, self.serial_hi))
+                             for f in forms for p in prefixes for lo in range(self.serial_lo, self.serial_hi, self.chunk)]
+                    hit_forms = set()
+                    for hits, n in pool.imap_unordered(_scan, tasks):
+                        hashed += n
+                        for d, text in hits:
+                            found[d.hex()] = text
+                            hit_forms.add(next(f for f in FORMS if text.startswith(
+                                {"e164": "+", "intl": "92", "national": "0"}[f])))
+                    return hit_forms
+
+                # Probe the first prefix in every form; go on with the forms that hit (all if none did).
+                hit = sweep(self.forms, self.prefixes[:1])
+                used_forms = sorted(hit) if hit else list(self.forms)
+                if len(self.prefixes) > 1:
+                    sweep(used_forms, self.prefixes[1:])
+        elapsed = time.perf_counter() - t0
+        n, k = len(distinct), len(found)
+        n_correct = None
+        if truth is not None:
+            norm = {str(a).strip().lower(): b for a, b in truth.items()}
+            n_correct = sum(1 for h, text in found.items() if _e164(text) == norm.get(h))
+        extra = {"algorithm": algo or "not a plain hash", "forms_found": used_forms if found else [],
+                 "candidates_hashed": hashed, "hashes_per_s": round(hashed / elapsed) if elapsed > 0 else None}
+        if reveal:
+            extra["reversed"] = {h: _e164(t) for h, t in sorted(found.items())}
+        return AttackResult(
+            attack="hash-reversal", rule_id="RC301", engine=engine_name, seed=None, params=params,
+            n_targets=n, n_skipped=0, n_unique=k, n_correct=n_correct, unique_rate=rate(k, n),
+            correct_rate=rate(n_correct, n) if truth is not None else None, anonymity_set=None,
+            elapsed_s=round(elapsed, 3), extra=extra)
+
+
+def _e164(text: str) -> str:
+    digits = text.lstrip("+")
+    if digits.startswith("0"):
+        digits = "92" + digits[1:]
+    return "+" + digits
+
+
+def linkability(release_a, release_b) -> dict:
+    """Share of release A's distinct pseudonyms that appear again in release B (1.0: stable and
+    linkable across releases; ~0: rotated)."""
+    a = {str(x) for x in release_a if x is not None}
+    b = {str(x) for x in release_b if x is not None}
+    common = len(a & b)
+    return {"pseudonyms_a": len(a), "pseudonyms_b": len(b), "common": common,
+            "linkable_share": rate(common, len(a)), "stable": bool(a) and common / len(a) > 0.5}
+
+
+def hash_msisdn(numbers, algorithm: str = "sha256", form: str = "e164", key: bytes | None = None) -> np.ndarray:
+    """Pseudonymize E.164 numbers the way exports often do (unsalted), or with HMAC when ``key`` is given."""
+    import hmac
+
+    out = []
+    for num in numbers:
+        core = str(num).lstrip("+")[2:]
+        text = render(int(core[:3]), int(core[3:]), form)
+        if key is None:
+            out.append(getattr(hashlib, algorithm)(text.encode()).hexdigest())
+        else:
+            out.append(hmac.new(key, text.encode(), algorithm).hexdigest())
+    return np.array(out, dtype=object)
