@@ -364,6 +364,38 @@ def attack_hash_reversal(
     _emit([attack.run(values.tolist(), reveal=reveal)], json_path, quiet)
 
 
+@attack_app.command("linkage")
+def attack_linkage(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="The release: a CSV or Parquet table."),
+    auxiliary: Path = typer.Option(..., "--auxiliary", help="The outsider's table (identities + shared QIs)."),
+    qi: str = _QI,
+    release_id: str = typer.Option("pid", "--release-id", help="The release's pseudonym column."),
+    target_id: str = typer.Option("subscriber_id", "--target-id", help="The auxiliary table's identity column."),
+    truth: Optional[Path] = typer.Option(None, "--truth", help="Truth map (columns pid, uid) to score correctness."),
+    delimiter: Optional[str] = _DELIM, json_path: Optional[str] = _common["json"],
+    engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """Link an auxiliary table to a release on shared QIs (ranges and * in the release are honoured)."""
+    from .attacks.linkage import Linkage
+    from .engine import get_engine
+    from .io import load_table
+
+    attack = Linkage(qi=qi, release_id=release_id, target_id=target_id)
+    attack.validate()
+    eng = get_engine(engine)
+
+    def frame(path: Path):
+        load_table(eng, path, delimiter=delimiter, relation="__frame")
+        return eng.query("SELECT * FROM __frame")
+
+    rel = _guard(lambda: frame(input_path))
+    aux = _guard(lambda: frame(auxiliary))
+    tr = _guard(lambda: frame(truth)) if truth is not None else None
+    if tr is not None and not {"pid", "uid"} <= set(tr.columns):
+        raise InputError(f"File '{truth}': the truth map needs columns 'pid' and 'uid'.")
+    _emit([_guard(lambda: attack.run(eng, rel, aux, tr))], json_path, quiet)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns the exit code (errors are one line on stderr)."""
     command = typer.main.get_command(app)

@@ -69,6 +69,8 @@ def describe(result) -> str:
         return f"top-{p['n']} {p['space']}" + (" ordered" if p.get("ordered") else "")
     if result.attack == "homework":
         return f"home+work {p['space']}"
+    if result.attack == "linkage":
+        return f"auxiliary table on {', '.join(p['qi'])}"
     if result.attack == "hash-reversal":
         x = result.extra
         return f"{x['algorithm']} of {len(p['prefixes'])} prefixes, {x['hashes_per_s'] or 0:,} hashes/s"

@@ -184,3 +184,18 @@ def test_hash_reversal_from_the_command_line(tmp_path, capsys):
     assert main([*args, "--json", "-", "--reveal"]) == 0
     assert sorted(json.loads(capsys.readouterr().out)["reversed"].values()) == numbers
     assert main([*args[:-2], "--serials", "9-x"]) == 2
+
+
+def test_linkage_from_the_command_line(tmp_path, capsys):
+    (tmp_path / "rel.csv").write_text("pid,age,gender\np1,20-29,F\np2,20-29,M\np3,30-39,F\np4,30-39,F\n")
+    (tmp_path / "aux.csv").write_text("subscriber_id,age,gender\nu1,25,F\nu3,33,F\nu9,25,\n")
+    (tmp_path / "truth.csv").write_text("pid,uid\np1,u1\np2,u2\np3,u3\np4,u4\n")
+    rc = main(["attack", "linkage", str(tmp_path / "rel.csv"), "--auxiliary", str(tmp_path / "aux.csv"),
+               "--qi", "age,gender", "--truth", str(tmp_path / "truth.csv"), "--json", "-"])
+    assert rc == 0
+    doc = json.loads(capsys.readouterr().out)
+    # u1 → p1 only (unique, correct); u3 → p3 or p4; u9 (gender unknown) → p1 or p2.
+    assert (doc["n_targets"], doc["n_unique"], doc["n_correct"]) == (3, 1, 1)
+    assert main(["attack", "linkage", str(tmp_path / "rel.csv"), "--auxiliary", str(tmp_path / "aux.csv"),
+                 "--qi", "age,shoe"]) == 2
+    assert "shoe" in capsys.readouterr().err
