@@ -396,6 +396,39 @@ def attack_linkage(
     _emit([_guard(lambda: attack.run(eng, rel, aux, tr))], json_path, quiet)
 
 
+@attack_app.command("travel")
+def attack_travel(
+    input_path: Path = typer.Argument(..., metavar="INPUT",
+                                      help="Trips (columns pid, country, month) or a population directory."),
+    known_trips: int = typer.Option(1, "--known-trips", help="Trips the adversary knows (1-10)."),
+    targets: str = typer.Option("all", "--targets", help="Number of targets, or all."),
+    seed: int = typer.Option(0, "--seed"),
+    delimiter: Optional[str] = _DELIM, json_path: Optional[str] = _common["json"],
+    engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """Uniqueness of travellers given some of their trips (country, month)."""
+    from .attacks import Unicity, travel_linkage
+    from .engine import get_engine
+    from .io import load_table, resolve_input
+
+    Unicity(points=known_trips, targets=targets, seed=seed).validate()
+    eng = get_engine(engine)
+    path = input_path
+    if input_path.is_dir():
+        path, _, _ = resolve_input(input_path, "travel")
+    _guard(lambda: load_table(eng, path, delimiter=delimiter, relation="__trips"))
+    cols = set(eng.columns("__trips"))
+    if {"subscriber_id", "depart_date", "country"} <= cols:
+        sql = "SELECT CAST(subscriber_id AS VARCHAR) AS pid, country, CAST(depart_date AS VARCHAR) AS month FROM __trips"
+    elif {"pid", "country", "month"} <= cols:
+        sql = "SELECT pid, country, month FROM __trips"
+    else:
+        raise InputError(f"File '{path}': a trips table needs columns pid, country, month.")
+    trips = eng.query(sql)
+    _emit([_guard(lambda: travel_linkage(eng, trips, known_trips=known_trips, targets=targets, seed=seed))],
+          json_path, quiet)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns the exit code (errors are one line on stderr)."""
     command = typer.main.get_command(app)

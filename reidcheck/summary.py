@@ -69,6 +69,8 @@ def describe(result) -> str:
         return f"top-{p['n']} {p['space']}" + (" ordered" if p.get("ordered") else "")
     if result.attack == "homework":
         return f"home+work {p['space']}"
+    if result.attack == "travel":
+        return f"{p['known_trips']} known trip(s) (country, month)"
     if result.attack == "linkage":
         return f"auxiliary table on {', '.join(p['qi'])}"
     if result.attack == "hash-reversal":

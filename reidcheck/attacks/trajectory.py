@@ -428,3 +428,42 @@ class HomeWork:
         engine.drop("__hw")
         engine.drop("__rel")
         return _sizes_result("homework", engine, self.params(), None, sizes, skipped, False, t0)
+
+
+MONTH_S = 31 * 86_400
+
+
+def travel_linkage(engine, trips: pd.DataFrame, *, known_trips: int = 1, targets="all", seed: int = 0,
+                   truth: pd.DataFrame | None = None, knowledge: pd.DataFrame | None = None) -> AttackResult:
+    """Uniqueness of people in a release of trips (columns ``pid``, ``country``, ``month`` as
+    ``YYYY-MM`` or a date) when the adversary knows ``known_trips`` of their trips (e.g. from public
+    posts). A *point* is a (country, month) pair; the draw and matching rules are those of
+    ``Unicity``. With ``knowledge`` (the same columns, keyed by true id in ``pid``) and ``truth``
+    (``pid``, ``uid``), correct re-identifications are scored."""
+
+    def events(df: pd.DataFrame, relation: str):
+        missing = [c for c in ("pid", "country", "month") if c not in df.columns]
+        if missing:
+            raise UsageError(f"The trips table needs a '{missing[0]}' column.")
+        month = pd.to_datetime(df["month"].astype(str), format="mixed")
+        index = (month.dt.year * 12 + month.dt.month - 1).to_numpy(np.int64)
+        country = df["country"].astype(str).to_numpy()
+        code = np.array([int.from_bytes(c.upper().encode()[:3].ljust(3, b"\0"), "big") for c in country], np.int64)
+        ids = pd.factorize(df["pid"].astype(str), sort=True) if relation == "release" else None
+        uid = ids[0] if ids is not None else df["pid"].astype(np.int64).to_numpy()
+        frame = pd.DataFrame({"subscriber_id": uid.astype(np.int64), "timestamp": index * MONTH_S, "cell_id": code})
+        from ..io import load_trajectories
+
+        return load_trajectories(engine, frame, utc_offset_h=0, relation=relation), (ids[1] if ids else None)
+
+    release, labels = events(trips, "release")
+    attack = Unicity(points=known_trips, time_bin=f"{MONTH_S}s", space="cell", targets=targets, seed=seed)
+    if knowledge is not None:
+        kin, _ = events(knowledge, "knowledge")
+        pid_code = {str(v): i for i, v in enumerate(labels)}
+        t = pd.DataFrame({"pid": truth["pid"].astype(str).map(pid_code), "uid": truth["uid"]}).dropna()
+        res = attack.run(engine, release, knowledge=kin, truth=t.astype(np.int64))
+    else:
+        res = attack.run(engine, release)
+    params = dict(res.params, known_trips=known_trips, time_bin="month", space="country")
+    return replace(res, attack="travel", rule_id="RC501", params=params)

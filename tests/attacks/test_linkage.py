@@ -72,3 +72,37 @@ def test_auxiliary_table_is_seeded_and_partial(small_population):
     pd.testing.assert_frame_equal(a, b)
     assert len(a) == 200
     assert 0.1 < a["district"].isna().mean() < 0.3
+
+
+def _trips(n=800, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = [(f"x{u}", rng.choice(["SA", "AE", "OM", "QA"], p=[.5, .3, .1, .1]), f"2024-{rng.integers(1, 13):02d}")
+            for u in range(n) for _ in range(rng.integers(1, 5))]
+    return pd.DataFrame(rows, columns=["pid", "country", "month"])
+
+
+def test_travel_linkage_grows_with_known_trips_and_scores_truth():
+    from reidcheck.attacks import travel_linkage
+
+    trips = _trips()
+    rates = [travel_linkage(get_engine(), trips, known_trips=k, seed=2).unique_rate["value"] for k in (1, 2, 3)]
+    assert rates[0] <= rates[1] <= rates[2] and rates[2] > 0.2
+    # A pseudonymized release of the same trips: every unique traveller is correctly re-identified.
+    ids = trips["pid"].str[1:].astype(int)
+    release = trips.assign(pid="r" + (ids * 7 + 3).astype(str))
+    knowledge = trips.assign(pid=ids)
+    truth = pd.DataFrame({"pid": "r" + (ids * 7 + 3).astype(str), "uid": ids}).drop_duplicates()
+    res = travel_linkage(get_engine(), release, known_trips=2, seed=2, knowledge=knowledge, truth=truth)
+    assert res.rule_id == "RC501" and res.n_correct == res.n_unique > 0
+
+
+def test_travel_from_a_population_directory(tmp_path, capsys):
+    import json
+
+    from reidcheck.cli import main
+    from synthetic import write_population
+
+    write_population(tmp_path / "p", 3000, 7, seed=3, travel_rate=2.0)
+    assert main(["attack", "travel", str(tmp_path / "p"), "--json", "-"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["attack"] == "travel" and doc["n_targets"] > 0
