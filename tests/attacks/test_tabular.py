@@ -83,7 +83,7 @@ def test_tcloseness_equals_pandas(df):
         return 0.5 * np.abs(p - q).sum()
 
     for ordered in (True, False):
-        expected = _classes(df, ["q1", "q2"])["s"].apply(lambda s: dist(s, ordered)).max()
+        expected = _classes(df, ["q1", "q2"])["s"].apply(lambda s, o=ordered: dist(s, o)).max()
         got = TCloseness(qi=["q1", "q2"], sensitive="s", ordered=ordered).run(engine).extra["t"]
         assert got == pytest.approx(expected, abs=1e-6)
 
