@@ -27,7 +27,7 @@ setup() {  # setup EXTRAS: install the project (editable) when pyproject.toml or
 
 setup_peers() {  # peer tools compared against in the tests, each pinned, in their own environment
   local stamp=".venv-peers/.installed-pycanon-1.3.6"
-  if [ ! -f "$stamp" ]; then
+  if [ ! -f "$stamp" ] || [ ! -x .venv-peers/bin/python ]; then
     "$(pick_python)" -m venv .venv-peers
     .venv-peers/bin/python -m pip install --quiet "pycanon==1.3.6" >&2
     touch "$stamp"
