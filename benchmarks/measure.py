@@ -29,7 +29,7 @@ def tree_pss(proc: psutil.Process) -> int:
 
 def run_measured(cmd: list[str], timeout: float | None = None) -> dict:
     """Run ``cmd`` from the project root: wall time (s), peak PSS (MB), exit code, whether it was killed
-    at ``timeout``, and its last stdout line parsed as JSON (None if it is not JSON)."""
+    at ``timeout``, and its stdout parsed as JSON (whole, else the last line; None if neither is JSON)."""
     peak = 0
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
@@ -63,10 +63,11 @@ def run_measured(cmd: list[str], timeout: float | None = None) -> dict:
     th.join()
     payload = None
     lines = [ln for ln in (out or "").splitlines() if ln.strip()]
-    if lines:
+    for text in ((out or ""), lines[-1] if lines else ""):   # the whole output, else its last line
         try:
-            payload = json.loads(lines[-1])
+            payload = json.loads(text)
+            break
         except json.JSONDecodeError:
-            payload = None
+            continue
     return {"wall_s": round(elapsed, 2), "peak_pss_mb": round(peak / 2**20, 1), "returncode": proc.returncode,
             "timed_out": timed_out, "result": payload}

@@ -139,24 +139,21 @@ class LDiversity:
             SELECT v.*, s.sz, ROW_NUMBER() OVER (PARTITION BY {', '.join('v.' + _q(c) for c in qi)}
                                                  ORDER BY v.f DESC, v.sv) AS r
             FROM __lv v JOIN ({class_sizes_sql(relation, qi)}) s ON {on}""")
+        # Recursive (c, l): the largest l with r1 < c * (r_l + ... + r_m), r sorted descending; the
+        # tail sum falls as l grows, so the l that satisfy it form a prefix 1..l_max.
         df = engine.query(f"""
             SELECT {keys}, MAX(sz) AS sz, COUNT(*) AS distinct_l,
-                   EXP(-SUM((f * 1.0 / sz) * LN(f * 1.0 / sz))) AS entropy_l
-            FROM __lc GROUP BY {keys}""")
-        # Recursive (c, l): the largest l with r1 < c * sum_{i>=l} r_i. Computed from ranked counts.
-        ranked = engine.query(f"SELECT {keys}, r, f FROM __lc")
+                   EXP(-SUM((f * 1.0 / sz) * LN(f * 1.0 / sz))) AS entropy_l,
+                   MAX(CASE WHEN r = 1 OR f1 < {float(self.c)!r} * tail THEN r ELSE 0 END) AS recursive_l
+            FROM (SELECT __lc.*,
+                         SUM(f) OVER (PARTITION BY {keys} ORDER BY r DESC
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS tail,
+                         MAX(f) OVER (PARTITION BY {keys}) AS f1
+                  FROM __lc) w
+            GROUP BY {keys}""")
         engine.drop("__lc")
         engine.drop("__lv")
-        ranked["_cls"] = ranked.groupby(qi, dropna=False, sort=False).ngroup()
-        df["_cls"] = df.merge(ranked[qi + ["_cls"]].drop_duplicates(), on=qi, how="left")["_cls"].to_numpy()
-        rec = {}
-        for cls, g in ranked.sort_values(["_cls", "r"]).groupby("_cls", sort=False):
-            f = g["f"].to_numpy(float)
-            tail = np.cumsum(f[::-1])[::-1]        # tail[i] = sum_{j >= i} f_j (0-based)
-            ok = [l_ for l_ in range(1, len(f) + 1) if l_ == 1 or f[0] < self.c * tail[l_ - 1]]
-            rec[cls] = max(ok)
-        df["recursive_l"] = df["_cls"].map(rec)
-        return df.drop(columns="_cls")
+        return df
 
     def run(self, engine, relation: str = "tbl", source: str = "") -> AttackResult:
         qi = self.validate()
