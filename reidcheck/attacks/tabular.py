@@ -129,16 +129,15 @@ class LDiversity:
     def per_class(self, engine, relation: str, qi: list[str]) -> pd.DataFrame:
         """Per class: size, distinct l, entropy l, and the largest l for which recursive (c, l) holds."""
         keys = ", ".join(_q(col) for col in qi)
-        on = " AND ".join(f"(v.{_q(col)} = s.{_q(col)} OR (v.{_q(col)} IS NULL AND s.{_q(col)} IS NULL))"
-                          for col in qi)
         s = _q(self.sensitive)
-        # Frequencies of each sensitive value within each class, ranked by frequency.
+        # Frequencies of each sensitive value within each class, ranked by frequency; the class size
+        # is a window sum (PARTITION BY groups missing values together, as GROUP BY does).
         engine.register("__lv", f"""
             SELECT {keys}, {s} AS sv, COUNT(*) AS f FROM {relation} GROUP BY {keys}, {s}""")
         engine.register("__lc", f"""
-            SELECT v.*, s.sz, ROW_NUMBER() OVER (PARTITION BY {', '.join('v.' + _q(c) for c in qi)}
-                                                 ORDER BY v.f DESC, v.sv) AS r
-            FROM __lv v JOIN ({class_sizes_sql(relation, qi)}) s ON {on}""")
+            SELECT __lv.*, SUM(f) OVER (PARTITION BY {keys}) AS sz,
+                   ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY f DESC, sv) AS r
+            FROM __lv""")
         # Recursive (c, l): the largest l with r1 < c * (r_l + ... + r_m), r sorted descending; the
         # tail sum falls as l grows, so the l that satisfy it form a prefix 1..l_max.
         df = engine.query(f"""
