@@ -331,13 +331,16 @@ def attack_hash_reversal(
     prefixes: str = typer.Option("300-309,320-329", "--prefixes",
                                  help="Mobile prefixes to enumerate: list or ranges (default: Jazz's)."),
     serials: str = typer.Option("0-9999999", "--serials", help="Serial range LO-HI (inclusive) within a prefix."),
-    forms: str = typer.Option("e164,intl,national", "--forms", help="Written forms: e164, intl, national."),
+    kind: str = typer.Option("msisdn", "--kind", help="msisdn, or cnic (then give --heads)."),
+    heads: Optional[str] = typer.Option(None, "--heads", help="CNIC 5-digit heads to enumerate, e.g. 35202,35201."),
+    forms: Optional[str] = typer.Option(None, "--forms",
+                                        help="Written forms: e164,intl,national (msisdn) or dashed,plain (cnic)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Processes (default: up to 2 cores)."),
     reveal: bool = typer.Option(False, "--reveal", help="Put the reversed numbers in the JSON (personal data!)."),
     delimiter: Optional[str] = _DELIM, json_path: Optional[str] = _common["json"],
     engine: str = _common["engine"], quiet: bool = _common["quiet"],
 ) -> None:
-    """Reverse unsalted MD5/SHA-1/SHA-256 pseudonyms of phone numbers by enumerating the numbering plan."""
+    """Reverse unsalted MD5/SHA-1/SHA-256 pseudonyms of phone numbers (or CNICs of given areas) by enumeration."""
     from .attacks.pseudonyms import HashReversal
     from .engine import get_engine
     from .io import load_table
@@ -353,8 +356,10 @@ def attack_hash_reversal(
         return out
 
     lo_hi = ints(serials, "serials")
-    attack = HashReversal(prefixes=tuple(ints(prefixes, "prefixes")), forms=tuple(f.strip() for f in forms.split(",")),
-                          serial_lo=min(lo_hi), serial_hi=max(lo_hi) + 1, workers=workers)
+    attack = HashReversal(prefixes=tuple(ints(prefixes, "prefixes")) if kind == "msisdn" else (),
+                          forms=tuple(f.strip() for f in forms.split(",")) if forms else None,
+                          serial_lo=min(lo_hi), serial_hi=max(lo_hi) + 1, workers=workers, kind=kind,
+                          heads=tuple(h.strip() for h in heads.split(",")) if heads else ())
     attack.validate()
     eng = get_engine(engine)
     info = _guard(lambda: load_table(eng, input_path, delimiter=delimiter))

@@ -75,7 +75,8 @@ def describe(result) -> str:
         return f"auxiliary table on {', '.join(p['qi'])}"
     if result.attack == "hash-reversal":
         x = result.extra
-        return f"{x['algorithm']} of {len(p['prefixes'])} prefixes, {x['hashes_per_s'] or 0:,} hashes/s"
+        scope = f"{len(p['prefixes'])} prefixes" if p["kind"] == "msisdn" else f"{len(p['heads'])} CNIC heads"
+        return f"{x['algorithm']} of {scope}, {x['hashes_per_s'] or 0:,} hashes/s"
     if result.attack in ("kanon", "ldiv", "tclose", "risk"):
         x = result.extra
         figure = {"kanon": lambda: f"k={x['k']}", "ldiv": lambda: f"{p['variant']} l={x['l']}",

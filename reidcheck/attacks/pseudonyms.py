@@ -12,7 +12,8 @@ whole range (≈20 prefixes) is 2·10⁸ candidates — minutes of hashing on a 
 3. **Report** the reversed share of distinct pseudonyms with a Wilson interval, hashes per second,
    and, with a truth map, whether each reversal is the right number.
 
-Keyed hashes (HMAC with a secret) and random tokens are not reversed: the attacker cannot compute
+CNICs (``XXXXX-XXXXXXX-X``) are enumerated per 5-digit head (``kind="cnic"``): feasible for the
+areas an attacker targets, not for the whole country. Keyed hashes (HMAC with a secret) and random tokens are not reversed: the attacker cannot compute
 them, which the tests show. ``linkability`` tells whether two releases share pseudonyms.
 Reversed numbers are returned only when asked for (``reveal=True``); reports carry counts only.
 """
@@ -57,19 +58,20 @@ def detect_algorithm(pseudonyms) -> str | None:
 _TARGETS: set[bytes] = set()
 
 
-def _scan(task) -> tuple[list[tuple[bytes, str]], int]:
-    """Hash every number of one (prefix, form, serial slice); return the hits and the count hashed."""
-    algo, form, prefix, lo, hi = task
-    head = {"e164": "+92", "intl": "92", "national": "0"}[form] + f"{prefix:03d}"
+def _scan(task) -> tuple[list[tuple[bytes, str]], int, str]:
+    """Hash every ``head + serial(7 digits) + suffix`` of one serial slice; return hits, count, form."""
+    algo, form, head, suffixes, lo, hi = task
     new = getattr(hashlib, algo)
     targets = _TARGETS
     hits = []
     for serial in range(lo, hi):
-        text = f"{head}{serial:07d}"
-        d = new(text.encode()).digest()
-        if d in targets:
-            hits.append((d, text))
-    return hits, hi - lo
+        base = f"{head}{serial:07d}"
+        for suffix in suffixes:
+            text = base + suffix
+            d = new(text.encode()).digest()
+            if d in targets:
+                hits.append((d, text))
+    return hits, (hi - lo) * len(suffixes), form
 
 
 def _init(targets):
@@ -77,25 +79,52 @@ def _init(targets):
     _TARGETS = targets
 
 
+CNIC_FORMS = ("dashed", "plain")
+
+
 @dataclass(frozen=True)
 class HashReversal:
-    """Enumerate ``prefixes`` × serials [``serial_lo``, ``serial_hi``) in ``forms``."""
+    """Enumerate the numbering plan: for ``kind="msisdn"``, ``prefixes`` × serials [``serial_lo``,
+    ``serial_hi``) in the MSISDN ``forms``; for ``kind="cnic"``, the given 5-digit CNIC ``heads``
+    (province, district, tehsil, union council — what an attacker targeting an area knows) × serials ×
+    the 10 check digits, written ``XXXXX-XXXXXXX-X`` (dashed) or as 13 plain digits. The whole CNIC
+    space (7·10¹²) is out of reach; one head is 10⁸ candidates."""
 
     prefixes: tuple[int, ...] = tuple(range(300, 310)) + tuple(range(320, 330))
-    forms: tuple[str, ...] = FORMS
+    forms: tuple[str, ...] | None = None
     serial_lo: int = 0
     serial_hi: int = SERIALS
     workers: int | None = None
     chunk: int = 500_000
+    kind: str = "msisdn"
+    heads: tuple[str, ...] = ()
+
+    def _forms(self) -> tuple[str, ...]:
+        return self.forms or (FORMS if self.kind == "msisdn" else CNIC_FORMS)
 
     def validate(self) -> None:
-        if not self.prefixes or not all(300 <= int(p) <= 399 for p in self.prefixes):
+        if self.kind not in ("msisdn", "cnic"):
+            raise UsageError(f"Parameter `kind` must be msisdn or cnic. Got {self.kind!r} instead.")
+        allowed = FORMS if self.kind == "msisdn" else CNIC_FORMS
+        bad = [f for f in self._forms() if f not in allowed]
+        if bad or not self._forms():
+            raise UsageError(f"Parameter `forms` must be among {', '.join(allowed)}. Got {bad or self.forms!r} instead.")
+        if self.kind == "msisdn" and (not self.prefixes or not all(300 <= int(p) <= 399 for p in self.prefixes)):
             raise UsageError("Parameter `prefixes` must list mobile prefixes between 300 and 399 (e.g. 300,301).")
-        bad = [f for f in self.forms if f not in FORMS]
-        if bad or not self.forms:
-            raise UsageError(f"Parameter `forms` must be among {', '.join(FORMS)}. Got {bad or self.forms!r} instead.")
+        if self.kind == "cnic" and (not self.heads or not all(re.fullmatch(r"[1-7]\d{4}", h) for h in self.heads)):
+            raise UsageError("Parameter `heads` must list 5-digit CNIC heads starting with a province digit 1-7 "
+                             "(e.g. 35202).")
         if not 0 <= self.serial_lo < self.serial_hi <= SERIALS:
             raise UsageError(f"Serial range must satisfy 0 <= lo < hi <= {SERIALS}.")
+
+    def _groups(self) -> list[list[tuple[str, str, list[str]]]]:
+        """Per prefix (or head): its (form, head text, suffixes) in every form."""
+        if self.kind == "msisdn":
+            lead = {"e164": "+92", "intl": "92", "national": "0"}
+            return [[(f, f"{lead[f]}{int(p):03d}", [""]) for f in self._forms()] for p in self.prefixes]
+        return [[(f, f"{h}-" if f == "dashed" else h,
+                  [f"-{d}" if f == "dashed" else str(d) for d in range(10)]) for f in self._forms()]
+                for h in self.heads]
 
     def run(self, pseudonyms, *, truth: dict[str, str] | None = None, reveal: bool = False,
             engine_name: str = "python") -> AttackResult:
@@ -104,48 +133,56 @@ class HashReversal:
         t0 = time.perf_counter()
         distinct = sorted({str(p).strip().lower() for p in pseudonyms if p is not None and str(p).strip()})
         algo = detect_algorithm(distinct)
-        params = {"prefixes": [int(p) for p in self.prefixes], "forms": list(self.forms),
-                  "serials": [self.serial_lo, self.serial_hi]}
+        params = {"kind": self.kind, "forms": list(self._forms()), "serials": [self.serial_lo, self.serial_hi]}
+        params.update({"prefixes": [int(p) for p in self.prefixes]} if self.kind == "msisdn"
+                      else {"heads": list(self.heads)})
         found: dict[str, str] = {}
         hashed, used_forms = 0, []
         if algo is not None:
             targets = {bytes.fromhex(p) for p in distinct}
             workers = self.workers or min(2, os.cpu_count() or 1)
             ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+            groups = self._groups()
             with ctx.Pool(workers, initializer=_init, initargs=(targets,)) as pool:
-                def sweep(forms, prefixes):
+                def sweep(entries):
                     nonlocal hashed
-                    tasks = [(algo, f, int(p), lo, min(lo + self.chunk, self.serial_hi))
-                             for f in forms for p in prefixes for lo in range(self.serial_lo, self.serial_hi, self.chunk)]
+                    tasks = [(algo, form, head, suffixes, lo, min(lo + self.chunk, self.serial_hi))
+                             for form, head, suffixes in entries
+                             for lo in range(self.serial_lo, self.serial_hi, self.chunk)]
                     hit_forms = set()
-                    for hits, n in pool.imap_unordered(_scan, tasks):
+                    for hits, n, form in pool.imap_unordered(_scan, tasks):
                         hashed += n
                         for d, text in hits:
                             found[d.hex()] = text
-                            hit_forms.add(next(f for f in FORMS if text.startswith(
-                                {"e164": "+", "intl": "92", "national": "0"}[f])))
+                            hit_forms.add(form)
                     return hit_forms
 
-                # Probe the first prefix in every form; go on with the forms that hit (all if none did).
-                hit = sweep(self.forms, self.prefixes[:1])
-                used_forms = sorted(hit) if hit else list(self.forms)
-                if len(self.prefixes) > 1:
-                    sweep(used_forms, self.prefixes[1:])
+                # Probe the first prefix (head) in every form; go on with the forms that hit (all if none).
+                hit = sweep(groups[0])
+                used_forms = sorted(hit) if hit else list(self._forms())
+                sweep([e for g in groups[1:] for e in g if e[0] in used_forms])
         elapsed = time.perf_counter() - t0
         n, k = len(distinct), len(found)
         n_correct = None
         if truth is not None:
             norm = {str(a).strip().lower(): b for a, b in truth.items()}
-            n_correct = sum(1 for h, text in found.items() if _e164(text) == norm.get(h))
+            n_correct = sum(1 for h, text in found.items() if self._canonical(text) == norm.get(h))
         extra = {"algorithm": algo or "not a plain hash", "forms_found": used_forms if found else [],
                  "candidates_hashed": hashed, "hashes_per_s": round(hashed / elapsed) if elapsed > 0 else None}
         if reveal:
-            extra["reversed"] = {h: _e164(t) for h, t in sorted(found.items())}
+            extra["reversed"] = {h: self._canonical(t) for h, t in sorted(found.items())}
         return AttackResult(
             attack="hash-reversal", rule_id="RC301", engine=engine_name, seed=None, params=params,
             n_targets=n, n_skipped=0, n_unique=k, n_correct=n_correct, unique_rate=rate(k, n),
             correct_rate=rate(n_correct, n) if truth is not None else None, anonymity_set=None,
             elapsed_s=round(elapsed, 3), extra=extra)
+
+    def _canonical(self, text: str) -> str:
+        """E.164 for numbers; ``XXXXX-XXXXXXX-X`` for CNICs."""
+        if self.kind == "cnic":
+            d = text.replace("-", "")
+            return f"{d[:5]}-{d[5:12]}-{d[12]}"
+        return _e164(text)
 
 
 def _e164(text: str) -> str:

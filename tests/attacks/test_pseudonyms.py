@@ -88,3 +88,19 @@ def test_synthetic_population_release(small_population):
         pseudonyms, truth=dict(zip(pseudonyms, pick["msisdn"], strict=True)))
     assert res.n_correct == len(pick) == res.n_unique
     assert np.isclose(res.correct_rate["value"], 1.0)
+
+
+def test_cnic_hashes_of_a_targeted_area_are_reversed():
+    import hashlib
+
+    cnics = [f"35202-{s:07d}-{s % 10}" for s in range(1_234_000, 1_236_000, 37)] + ["42101-1234500-3",
+                                                                                    "42101-9999999-2"]
+    for form in ("dashed", "plain"):
+        texts = [c if form == "dashed" else c.replace("-", "") for c in cnics]
+        pseudonyms = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
+        res = HashReversal(kind="cnic", heads=("35202", "42101"), serial_lo=1_234_000, serial_hi=1_236_000).run(
+            pseudonyms, truth=dict(zip(pseudonyms, cnics, strict=True)))
+        assert res.extra["forms_found"] == [form]
+        assert res.n_unique == res.n_correct == len(cnics) - 1   # serial 9999999 lies outside the range
+    with pytest.raises(UsageError, match="heads"):
+        HashReversal(kind="cnic", heads=("99999",)).validate()
