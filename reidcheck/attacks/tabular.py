@@ -194,7 +194,8 @@ class TCloseness:
         t0 = time.perf_counter()
         keys = ", ".join(_q(c) for c in qi)
         s = _q(self.sensitive)
-        glob = engine.query(f"SELECT {s} AS sv, COUNT(*) AS f FROM {relation} GROUP BY {s}")
+        sv = f"COALESCE(CAST({s} AS VARCHAR), '<missing>')"   # a missing sensitive value is a value too
+        glob = engine.query(f"SELECT {sv} AS sv, COUNT(*) AS f FROM {relation} GROUP BY {sv}")
         numeric = pd.to_numeric(glob["sv"], errors="coerce")
         ordered = self.ordered if self.ordered is not None else bool(numeric.notna().all() and len(glob) > 1)
         order = np.argsort(numeric.to_numpy() if ordered and numeric.notna().all() else glob["sv"].astype(str).to_numpy(),
@@ -203,25 +204,36 @@ class TCloseness:
         glob["rank"] = np.arange(len(glob))
         m = len(glob)
         n = int(glob["f"].sum())
-        engine.register("__tg", pd.DataFrame({"sv": glob["sv"], "rank": glob["rank"], "q": glob["f"] / n}))
-        cls = engine.query(f"""
-            SELECT {keys}, sv, COUNT(*) AS f FROM (SELECT {keys}, {s} AS sv FROM {relation}) x GROUP BY {keys}, sv""")
-        engine.drop("__tg")
-        cls["_cls"] = cls.groupby(qi, dropna=False, sort=False).ngroup()
-        rank = dict(zip(glob["sv"].tolist(), glob["rank"].tolist()))
-        n_cls = int(cls["_cls"].max()) + 1 if len(cls) else 0
-        p = np.zeros((n_cls, m))
-        np.add.at(p, (cls["_cls"].to_numpy(), cls["sv"].map(rank).to_numpy(np.int64)), cls["f"].to_numpy(float))
-        size = p.sum(axis=1)
-        p /= size[:, None]
-        q = (glob["f"] / n).to_numpy()
+        engine.register("__tg", pd.DataFrame({"sv": glob["sv"], "rk": glob["rank"].astype(np.int64),
+                                              "q": glob["f"] / n}))
+        # Per class and global value: p (class share, 0 when absent) − q (table share); the equal
+        # distance sums |p − q| / 2, the ordered EMD sums |cumulative (p − q)| / (m − 1).
+        # Class ids by DENSE_RANK over the QIs (NULLs rank together), class sizes by window sums.
+        engine.register("__tcnt", f"""
+            SELECT DENSE_RANK() OVER (ORDER BY {keys}) AS cid, sv, f, SUM(f) OVER (PARTITION BY {keys}) AS sz
+            FROM (SELECT {keys}, {sv} AS sv, COUNT(*) AS f FROM {relation} GROUP BY {keys}, {sv}) x""")
+        engine.register("__tcls", "SELECT DISTINCT cid, sz FROM __tcnt")
         if ordered and m > 1:
-            dist = np.abs(np.cumsum(p - q, axis=1)).sum(axis=1) / (m - 1)
+            dist_sql = f"SUM(ABS(cum)) / {m - 1}"
+            inner = """SELECT cid, SUM(d) OVER (PARTITION BY cid ORDER BY rk
+                                                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum FROM diff"""
         else:
-            dist = 0.5 * np.abs(p - q).sum(axis=1)
+            dist_sql = "SUM(ABS(cum)) / 2"
+            inner = "SELECT cid, d AS cum FROM diff"
+        per = engine.query(f"""
+            WITH diff AS (
+              SELECT c.cid AS cid, g.rk AS rk, COALESCE(k.f, 0) * 1.0 / c.sz - g.q AS d
+              FROM __tcls c CROSS JOIN __tg g
+              LEFT JOIN __tcnt k ON k.cid = c.cid AND k.sv = g.sv)
+            SELECT t.cid AS cid, MAX(c.sz) AS sz, {dist_sql} AS dist
+            FROM ({inner}) t JOIN __tcls c ON c.cid = t.cid GROUP BY t.cid""")
+        for name in ("__tcnt", "__tcls", "__tg"):
+            engine.drop(name)
+        size, dist = per["sz"].to_numpy(np.int64), per["dist"].to_numpy(float)
+        n_cls = len(per)
         t_max = float(dist.max()) if n_cls else 0.0
         above = int(size[dist > self.t + 1e-12].sum())
-        hist = pd.DataFrame({"sz": size.astype(np.int64)}).groupby("sz").size().rename("classes").reset_index()
+        hist = pd.DataFrame({"sz": size}).groupby("sz").size().rename("classes").reset_index()
         hist["records"] = hist["sz"] * hist["classes"]
         extra = {"t": round(t_max, 6), "distance": "ordered EMD" if ordered else "equal distance",
                  "records_above_t": rate(above, n) | {"records": above}, "classes": n_cls}
