@@ -337,6 +337,8 @@ def attack_hash_reversal(
                                         help="Written forms: e164,intl,national (msisdn) or dashed,plain (cnic)."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Processes (default: up to 2 cores)."),
     reveal: bool = typer.Option(False, "--reveal", help="Put the reversed numbers in the JSON (personal data!)."),
+    compare: Optional[Path] = typer.Option(None, "--compare",
+                                           help="A second release (same column): are pseudonyms stable across them?"),
     delimiter: Optional[str] = _DELIM, json_path: Optional[str] = _common["json"],
     engine: str = _common["engine"], quiet: bool = _common["quiet"],
 ) -> None:
@@ -363,10 +365,22 @@ def attack_hash_reversal(
     attack.validate()
     eng = get_engine(engine)
     info = _guard(lambda: load_table(eng, input_path, delimiter=delimiter))
-    if column not in info["columns"]:
-        raise InputError(f"File '{info['file']}': column '{column}' not found; columns are {', '.join(info['columns'])}.")
-    values = _guard(lambda: eng.query(f'SELECT DISTINCT CAST("{column}" AS VARCHAR) AS p FROM tbl')["p"].dropna())
-    _emit([attack.run(values.tolist(), reveal=reveal)], json_path, quiet)
+    def pseudonyms(relation: str, source: str) -> list:
+        if column not in eng.columns(relation):
+            raise InputError(f"File '{source}': column '{column}' not found.")
+        return eng.query(f'SELECT DISTINCT CAST("{column}" AS VARCHAR) AS p FROM {relation}')["p"].dropna().tolist()
+
+    values = _guard(lambda: pseudonyms("tbl", info["file"]))
+    result = attack.run(values, reveal=reveal)
+    if compare is not None:
+        from dataclasses import replace
+
+        from .attacks.pseudonyms import linkability
+
+        other = _guard(lambda: load_table(eng, compare, delimiter=delimiter, relation="tbl2"))
+        link = linkability(values, _guard(lambda: pseudonyms("tbl2", other["file"])))
+        result = replace(result, extra={**result.extra, "linkability": link})
+    _emit([result], json_path, quiet)
 
 
 @attack_app.command("linkage")

@@ -199,3 +199,15 @@ def test_linkage_from_the_command_line(tmp_path, capsys):
     assert main(["attack", "linkage", str(tmp_path / "rel.csv"), "--auxiliary", str(tmp_path / "aux.csv"),
                  "--qi", "age,shoe"]) == 2
     assert "shoe" in capsys.readouterr().err
+
+
+def test_hash_reversal_reports_linkability_across_releases(tmp_path, capsys):
+    from reidcheck.attacks.pseudonyms import hash_msisdn
+
+    numbers = [f"+92300{s:07d}" for s in range(100, 200)]
+    (tmp_path / "a.csv").write_text("pid\n" + "\n".join(hash_msisdn(numbers[:80])) + "\n")
+    (tmp_path / "b.csv").write_text("pid\n" + "\n".join(hash_msisdn(numbers[40:])) + "\n")
+    assert main(["attack", "hash-reversal", str(tmp_path / "a.csv"), "--column", "pid", "--prefixes", "300",
+                 "--serials", "0-999", "--compare", str(tmp_path / "b.csv"), "--json", "-"]) == 0
+    link = json.loads(capsys.readouterr().out)["linkability"]
+    assert link["common"] == 40 and link["stable"] is False and link["linkable_share"]["value"] == 0.5
