@@ -105,8 +105,7 @@ class KAnonymity:
                  "marketer_risk": classes / n if n else 0.0,
                  "class_sizes": {"min": k_min, "max": int(h["sz"].max()) if n else 0,
                                  "mean": n / classes if classes else 0.0}}
-        return _result("kanon", {"qi": qi, "k": self.k}, engine, t0, n, n_unique, h.rename(
-            columns={}), extra)
+        return _result("kanon", {"qi": qi, "k": self.k}, engine, t0, n, n_unique, h, extra)
 
 
 @dataclass(frozen=True)
