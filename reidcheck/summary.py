@@ -14,6 +14,7 @@ def population_figures(out: Path, manifest: dict) -> dict:
     files = {name: str(Path(out) / t["file"]) for name, t in manifest["tables"].items()}
     reader = "read_parquet" if manifest["format"] == "parquet" else "read_csv_auto"
     con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")   # local hours below are UTC + 5, whatever the machine's zone
     q = lambda sql: con.execute(sql).fetchone()  # noqa: E731
     n = manifest["params"]["subscribers"]
     days = manifest["params"]["days"]

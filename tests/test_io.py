@@ -129,3 +129,16 @@ def test_gowalla_checkins(shared_data):
     res = Unicity(points=2, targets="all", seed=1, time_bin="1h", space="cell").run(engine, inp)
     assert res.n_targets + res.n_skipped == 7_115
     assert 0.5 < res.unique_rate["value"] <= 1.0
+
+
+def test_naive_times_are_utc_whatever_the_machine_zone(tmp_path):
+    import subprocess
+    import sys
+
+    path = _csv(tmp_path, "naive.csv", "u,t,c\n1,2024-03-01 10:15:00,5\n")
+    code = ("from reidcheck.engine import get_engine; from reidcheck.io import load_trajectories; "
+            f"e = get_engine(); load_trajectories(e, r'{path}', 'user=u,time=t,place=c'); "
+            "print(e.query('SELECT t FROM events')['t'][0])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "TZ": "Asia/Karachi"})
+    assert int(out.stdout.strip()) == int(pd.Timestamp("2024-03-01 10:15:00", tz="UTC").timestamp())

@@ -18,6 +18,8 @@ class DuckDBEngine:
         if memory_limit:
             self.con.execute(f"SET memory_limit = '{memory_limit}'")
         self.con.execute("SET preserve_insertion_order = false")
+        # Timestamps without a zone are UTC, whatever the machine's local zone (README, io.py).
+        self.con.execute("SET TimeZone = 'UTC'")
 
     def register(self, name: str, source, materialize: bool = True) -> None:
         """Register ``source`` (DataFrame, Arrow table, .parquet/.csv path, or SQL text) as ``name``.
