@@ -119,6 +119,7 @@ def subsample(data: Path, users: int, folder: Path) -> tuple[Path, Path, list[in
     import duckdb
 
     con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
     cdr, cells = data / "cdr.parquet", data / "cells.parquet"
     con.execute(f"""CREATE TABLE sub AS
         SELECT c.subscriber_id, date_trunc('hour', c.timestamp) AS timestamp, c.cell_id, k.lat, k.lon
