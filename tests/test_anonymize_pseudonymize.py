@@ -1,0 +1,68 @@
+"""Pseudonymization strategies: defining properties."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from reidcheck.anonymize import pseudonymize
+from reidcheck.attacks.pseudonyms import HashReversal, linkability
+from reidcheck.errors import UsageError
+
+
+@pytest.fixture(scope="module")
+def cdr_300(small_population):
+    """Subscribers with a +92300 number, whose serials span a window the tests can enumerate."""
+    subs = small_population.subscribers
+    own = subs[subs["msisdn"].str.startswith("+92300")].assign(serial=lambda d: d["msisdn"].str[6:].astype(int))
+    own = own.sort_values("serial").reset_index(drop=True)
+    span = own["serial"].shift(-3) - own["serial"]          # the 4 closest consecutive serials
+    start = int(span.idxmin())
+    pick = own.iloc[start:start + 4]
+    cdr = small_population.cdr[small_population.cdr["subscriber_id"].isin(pick["subscriber_id"])]
+    return cdr, subs, (int(pick["serial"].min()), int(pick["serial"].max()) + 1)
+
+
+def test_unsalted_hash_is_reversed_and_hmac_is_not(cdr_300):
+    cdr, subs, (lo, hi) = cdr_300
+    attack = HashReversal(prefixes=(300,), serial_lo=lo, serial_hi=hi)
+    hashed = pseudonymize(cdr, subs, method="hash", seed=1)
+    res = attack.run(hashed.release["pid"].unique())
+    assert res.n_unique == res.n_targets == cdr["subscriber_id"].nunique()
+    keyed = pseudonymize(cdr, subs, method="hmac", seed=1)
+    assert attack.run(keyed.release["pid"].unique()).n_unique == 0
+
+
+def test_release_carries_no_direct_identifier_and_truth_maps_back(small_population):
+    rel = pseudonymize(small_population.cdr, method="token", seed=3)
+    assert not {"subscriber_id", "counterpart_msisdn", "msisdn", "name", "cnic"} & set(rel.release.columns)
+    back = rel.release["pid"].map(rel.truth.set_index("pid")["subscriber_id"])
+    assert (back.to_numpy() == small_population.cdr["subscriber_id"].to_numpy()).all()
+    assert rel.truth["pid"].is_unique
+
+
+def test_rotated_tokens_are_not_linkable_across_periods(small_population):
+    rel = pseudonymize(small_population.cdr, method="rotate", period="day", seed=4)
+    day = small_population.cdr["timestamp"] // 86_400
+    first, second = sorted(day.unique())[:2]
+    link = linkability(rel.release.loc[day == first, "pid"], rel.release.loc[day == second, "pid"])
+    assert link["common"] == 0 and not link["stable"]
+    stable = pseudonymize(small_population.cdr, method="token", seed=4)
+    link = linkability(stable.release.loc[day == first, "pid"], stable.release.loc[day == second, "pid"])
+    assert link["stable"]
+
+
+def test_same_seed_same_release(small_population):
+    for method in ("token", "rotate", "hmac"):
+        a = pseudonymize(small_population.cdr, small_population.subscribers, method=method, seed=9)
+        b = pseudonymize(small_population.cdr, small_population.subscribers, method=method, seed=9)
+        c = pseudonymize(small_population.cdr, small_population.subscribers, method=method, seed=10)
+        pd.testing.assert_frame_equal(a.release, b.release)
+        assert not a.release["pid"].equals(c.release["pid"])
+
+
+@pytest.mark.parametrize("kwargs, needle", [({"method": "salt"}, "`method`"), ({"method": "hash"}, "subscribers"),
+                                            ({"method": "rotate", "period": "year"}, "`period`")])
+def test_bad_parameters(small_population, kwargs, needle):
+    with pytest.raises(UsageError, match=needle):
+        pseudonymize(small_population.cdr, **kwargs)
