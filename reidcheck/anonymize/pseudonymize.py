@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
+from ..numbering import FORMS, written
 from ..schema import DIRECT_IDENTIFIERS
 
 METHODS = ("hash", "hmac", "token", "rotate")
@@ -32,11 +33,6 @@ PERIODS = {"day": 86_400, "week": 7 * 86_400}
 class Pseudonymized:
     release: pd.DataFrame
     truth: pd.DataFrame
-
-
-def _msisdn_text(msisdn: str, form: str) -> str:
-    digits = str(msisdn).lstrip("+")
-    return {"e164": "+" + digits, "intl": digits, "national": "0" + digits[2:]}[form]
 
 
 def _tokens(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -66,8 +62,8 @@ def pseudonymize(table: pd.DataFrame, subscribers: pd.DataFrame | None = None, *
         raise UsageError(f"Parameter `method` must be one of {', '.join(METHODS)}. Got {method!r} instead.")
     if algorithm not in ("md5", "sha1", "sha256"):
         raise UsageError(f"Parameter `algorithm` must be md5, sha1 or sha256. Got {algorithm!r} instead.")
-    if form not in ("e164", "intl", "national"):
-        raise UsageError(f"Parameter `form` must be e164, intl or national. Got {form!r} instead.")
+    if form not in FORMS:
+        raise UsageError(f"Parameter `form` must be one of {', '.join(FORMS)}. Got {form!r} instead.")
     if method == "rotate" and period not in ("month", *PERIODS):
         raise UsageError(f"Parameter `period` must be month, week or day. Got {period!r} instead.")
     if id_col not in table.columns:
@@ -82,7 +78,7 @@ def pseudonymize(table: pd.DataFrame, subscribers: pd.DataFrame | None = None, *
         uniq = np.unique(ids)
         secret = key if key is not None else np.random.SeedSequence(seed, spawn_key=(102,)).generate_state(
             8, dtype=np.uint32).tobytes()
-        texts = [_msisdn_text(numbers[u], form).encode() for u in uniq]
+        texts = [written(numbers[u], form).encode() for u in uniq]
         digests = ([getattr(hashlib, algorithm)(t).hexdigest() for t in texts] if method == "hash"
                    else [hmac.new(secret, t, algorithm).hexdigest() for t in texts])
         mapping = pd.Series(digests, index=uniq)

@@ -30,19 +30,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import UsageError
+from ..numbering import FORMS, LEADS, to_e164, written
 from ..result import AttackResult
 from ..stats import rate
 
 ALGORITHMS = {32: "md5", 40: "sha1", 64: "sha256"}
-FORMS = ("e164", "intl", "national")
 SERIALS = 10_000_000
 _HEX = re.compile(r"[0-9a-f]+")
-
-
-def render(prefix: int, serial: int, form: str) -> str:
-    """One number in one written form: e164 +923001234567, intl 923001234567, national 03001234567."""
-    core = f"{prefix:03d}{serial:07d}"
-    return {"e164": "+92" + core, "intl": "92" + core, "national": "0" + core}[form]
 
 
 def detect_algorithm(pseudonyms) -> str | None:
@@ -120,8 +114,7 @@ class HashReversal:
     def _groups(self) -> list[list[tuple[str, str, list[str]]]]:
         """Per prefix (or head): its (form, head text, suffixes) in every form."""
         if self.kind == "msisdn":
-            lead = {"e164": "+92", "intl": "92", "national": "0"}
-            return [[(f, f"{lead[f]}{int(p):03d}", [""]) for f in self._forms()] for p in self.prefixes]
+            return [[(f, f"{LEADS[f]}{int(p):03d}", [""]) for f in self._forms()] for p in self.prefixes]
         return [[(f, f"{h}-" if f == "dashed" else h,
                   [f"-{d}" if f == "dashed" else str(d) for d in range(10)]) for f in self._forms()]
                 for h in self.heads]
@@ -182,14 +175,7 @@ class HashReversal:
         if self.kind == "cnic":
             d = text.replace("-", "")
             return f"{d[:5]}-{d[5:12]}-{d[12]}"
-        return _e164(text)
-
-
-def _e164(text: str) -> str:
-    digits = text.lstrip("+")
-    if digits.startswith("0"):
-        digits = "92" + digits[1:]
-    return "+" + digits
+        return to_e164(text)
 
 
 def linkability(release_a, release_b) -> dict:
@@ -208,10 +194,9 @@ def hash_msisdn(numbers, algorithm: str = "sha256", form: str = "e164", key: byt
 
     out = []
     for num in numbers:
-        core = str(num).lstrip("+")[2:]
-        text = render(int(core[:3]), int(core[3:]), form)
+        text = written(num, form).encode()
         if key is None:
-            out.append(getattr(hashlib, algorithm)(text.encode()).hexdigest())
+            out.append(getattr(hashlib, algorithm)(text).hexdigest())
         else:
-            out.append(hmac.new(key, text.encode(), algorithm).hexdigest())
+            out.append(hmac.new(key, text, algorithm).hexdigest())
     return np.array(out, dtype=object)
