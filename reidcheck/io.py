@@ -66,6 +66,9 @@ class Mapping:
 
 
 CANONICAL = Mapping(user="subscriber_id", time="timestamp", place="cell_id")
+#: Releases written by ``reidcheck anonymize``: a pseudonym, times, and cells or (noisy) coordinates.
+RELEASE = Mapping(user="pid", time="timestamp", place="cell_id")
+RELEASE_COORDS = Mapping(user="pid", time="timestamp", lat="lat", lon="lon")
 
 
 @dataclass
@@ -105,6 +108,8 @@ def resolve_input(path, table: str = "cdr") -> tuple[Path, Path | None, dict]:
         raise InputError(f"Input '{path}' does not exist.")
     if path.is_dir():
         manifest_path = path / "population.json"
+        if not manifest_path.exists():
+            manifest_path = path / "release.json"   # a release written by `reidcheck anonymize`
         manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
         candidates = sorted(path.glob(f"{table}.*"))
         if not candidates:
@@ -156,6 +161,10 @@ def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, tab
     if mapping is None:
         if {"subscriber_id", "timestamp", "cell_id"} <= set(cols):
             mapping = CANONICAL
+        elif {"pid", "timestamp", "cell_id"} <= set(cols):
+            mapping = RELEASE
+        elif {"pid", "timestamp", "lat", "lon"} <= set(cols):
+            mapping = RELEASE_COORDS
         else:
             raise UsageError(f"File '{file}' is not a canonical cdr/pings table; give a column mapping "
                              "(e.g. --mapping user=uid,time=datetime,lat=lat,lon=lon).")
@@ -275,3 +284,66 @@ def load_table(engine, path, *, delimiter: str | None = None, relation: str = "t
     cols = list(engine.columns(relation))
     rows = int(engine.query(f"SELECT COUNT(*) AS n FROM {relation}")["n"][0])
     return {"file": str(path), "rows": rows, "columns": cols}
+
+
+@dataclass
+class CanonicalTables:
+    """Canonical tables read from a population directory (timestamps int64 epoch seconds UTC)."""
+
+    cells: pd.DataFrame
+    subscribers: pd.DataFrame
+    travel: pd.DataFrame
+    params: dict
+    cdr: pd.DataFrame | None = None
+    pings: pd.DataFrame | None = None
+
+
+def _read_canonical(path: Path, name: str) -> pd.DataFrame:
+    """One canonical table as pandas; timestamps converted through explicit units to epoch seconds."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from .schema import SCHEMAS, TIMESTAMP
+
+    schema = SCHEMAS[name]
+    try:
+        if path.suffix == ".parquet":
+            table = pq.read_table(path)
+        else:
+            table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+                column_types={f.name: f.type for f in schema}))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"File '{path}': cannot be read ({str(exc).splitlines()[0][:200]}).") from None
+    missing = [f.name for f in schema if f.name not in table.column_names]
+    if missing:
+        raise InputError(f"File '{path}': column '{missing[0]}' not found (a canonical {name} table).")
+    cols = {}
+    for f in schema:
+        col = table.column(f.name)
+        if pa.types.is_timestamp(col.type):
+            col = col.cast(TIMESTAMP).cast(pa.int64())     # any unit → seconds, explicitly
+            cols[f.name] = col.to_numpy()
+        else:
+            cols[f.name] = col.to_pandas()
+    return pd.DataFrame(cols)
+
+
+def read_population(path, table: str = "cdr") -> CanonicalTables:
+    """Read a population directory written by ``reidcheck generate`` (Parquet or CSV): cells,
+    subscribers, travel and the ``table`` of events (cdr or pings)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError(f"Input '{path}' is not a population directory.")
+    if table not in ("cdr", "pings"):
+        raise UsageError(f"Option `--table` must be cdr or pings. Got {table!r} instead.")
+    found = {}
+    for name in ("cells", "subscribers", "travel", table):
+        files = sorted(path.glob(f"{name}.parquet")) + sorted(path.glob(f"{name}.csv"))
+        if not files:
+            raise InputError(f"Directory '{path}' has no '{name}' table (expected {name}.parquet or {name}.csv).")
+        found[name] = _read_canonical(files[0], name)
+    manifest_path = path / "population.json"
+    params = json.loads(manifest_path.read_text()).get("params", {}) if manifest_path.exists() else {}
+    return CanonicalTables(cells=found["cells"], subscribers=found["subscribers"], travel=found["travel"],
+                           params=params, **{table: found[table]})

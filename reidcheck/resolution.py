@@ -71,6 +71,17 @@ class Space:
         gx = f"CAST(FLOOR({lon} * {kx!r} / {self.km!r}) AS BIGINT)"
         return f"(({gy} + {GRID_OFFSET}) * {GRID_BASE} + ({gx} + {GRID_OFFSET}))"
 
+    def grid_codes(self, lat, lon, lat0: float):
+        """``grid_sql`` in numpy: grid cell codes (int64 array) of coordinate arrays."""
+        import math
+
+        import numpy as np
+
+        kx = KM_PER_DEG_LON_EQ * math.cos(math.radians(lat0))
+        gy = np.floor(np.asarray(lat, float) * KM_PER_DEG_LAT / self.km).astype(np.int64)
+        gx = np.floor(np.asarray(lon, float) * kx / self.km).astype(np.int64)
+        return (gy + GRID_OFFSET) * GRID_BASE + (gx + GRID_OFFSET)
+
     def grid_centre(self, code: int, lat0: float) -> tuple[float, float]:
         import math
 
