@@ -88,6 +88,98 @@ def demo(
              sites=None, travel_rate=0.03, workers=None, chunk_size=None, overwrite=previous, quiet=quiet)
 
 
+@app.command()
+def anonymize(
+    input_path: Path = typer.Argument(..., metavar="DIR", help="A population directory (reidcheck generate)."),
+    strategy: list[str] = typer.Option(..., "--strategy", "-s",
+                                       help="NAME[:k=v,...], repeatable, applied in order: hash, hmac, token, "
+                                            "rotate, generalize-space, generalize-time, generalize-qi, suppress, "
+                                            "topn, geo-noise, jitter, subsample, kanon, aggregate."),
+    seed: int = typer.Option(0, "--seed", help="Seed of every random draw (same seed, same release)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Release directory (created; must be empty)."),
+    truth: Optional[Path] = typer.Option(None, "--truth",
+                                         help="Where to write the secret truth map (default: beside --out, "
+                                              "named <out>.TRUTH-MAP-SECRET.parquet)."),
+    table: str = typer.Option("cdr", "--table", help="Event table to release: cdr or pings."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty output directory."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
+) -> None:
+    """Release a population with anonymization strategies: a release directory without direct
+    identifiers, and its truth map (pid → subscriber_id) in a separate file."""
+    from .anonymize.release import Release
+    from .anonymize.strategies import apply_strategies, parse_strategy
+    from .io import read_population
+
+    chain = [parse_strategy(s) for s in strategy]
+    if seed < 0:
+        raise UsageError(f"Option `--seed` must be a non-negative integer. Got {seed} instead.")
+    pop = _guard(lambda: read_population(input_path, table))
+    rel = apply_strategies(Release.from_population(pop, table=table), chain, seed=seed)
+    pub = rel.publish(seed=seed)
+    truth_path = pub.write(out, truth, overwrite=overwrite)
+    if not quiet:
+        console = Console()
+        console.print(f"[bold]Release[/bold] {out}  ({' → '.join(rel.steps) or 'tokens only'})")
+        from rich.markup import escape
+
+        for name, df in sorted(pub.tables.items()):
+            console.print(f"  {name}.parquet  {len(df):,} rows  " + escape(f"[{', '.join(map(str, df.columns))}]"))
+        if truth_path is None:
+            console.print("No truth map: an aggregate has no person-level rows and no pseudonyms.")
+        else:
+            console.print(f"[bold]Truth map[/bold] (secret, keep it out of the release): {escape(str(truth_path))}")
+
+
+@app.command()
+def compare(
+    input_path: Path = typer.Argument(..., metavar="DIR", help="A population directory (reidcheck generate)."),
+    plan_path: Optional[Path] = typer.Option(None, "--plan", help="Plan TOML (default: a plan covering every "
+                                                                 "strategy family; see README)."),
+    json_path: Optional[str] = typer.Option(None, "--json", help="Write the comparison JSON to PATH, or stdout with '-'."),
+    markdown_path: Optional[Path] = typer.Option(None, "--markdown",
+                                                 help="Markdown table (default: beside --json, .md)."),
+    png_path: Optional[Path] = typer.Option(None, "--png", help="Plot (default: beside --json, .png)."),
+    seed: int = typer.Option(0, "--seed"),
+    table: str = typer.Option("cdr", "--table", help="Event table: cdr or pings."),
+    engine: str = typer.Option("duckdb", "--engine", help="Engine: duckdb."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar, no terminal table."),
+) -> None:
+    """Every strategy of a plan × every attack that applies: a privacy–utility table (JSON, Markdown, PNG)."""
+    from .compare import Plan, load_plan, run_comparison, write_outputs
+    from .engine import get_engine
+    from .io import read_population
+
+    plan = load_plan(plan_path) if plan_path is not None else Plan()
+    plan.validate()
+    if seed < 0:
+        raise UsageError(f"Option `--seed` must be a non-negative integer. Got {seed} instead.")
+    if json_path and json_path != "-":
+        base = Path(json_path)
+        markdown_path = markdown_path or base.with_suffix(".md")
+        png_path = png_path or base.with_suffix(".png")
+    eng = get_engine(engine)
+    pop = _guard(lambda: read_population(input_path, table))
+    bar = _progress(len(plan.releases), "comparing", quiet or json_path == "-")
+    if bar is not None:
+        bar[0].start()
+    try:
+        comp = _guard(lambda: run_comparison(eng, pop, plan, seed=seed, table=table, input_name=str(input_path),
+                                             progress=(lambda: bar[0].advance(bar[1])) if bar else None))
+    finally:
+        if bar is not None:
+            bar[0].stop()
+    write_outputs(comp, Path(json_path) if json_path and json_path != "-" else None, markdown_path, png_path)
+    if json_path == "-":
+        import json
+
+        sys.stdout.write(json.dumps(comp.to_dict(), indent=2) + "\n")
+        return
+    if not quiet:
+        from .summary import print_comparison
+
+        print_comparison(comp)
+
+
 attack_app = typer.Typer(no_args_is_help=True, help="Run one re-identification attack and report its result.")
 app.add_typer(attack_app, name="attack")
 

@@ -104,3 +104,31 @@ def print_results(results, console: Console | None = None) -> None:
                   f"{u['value']:.1%}" if u and u["value"] is not None else "-", ci,
                   f"{a['p50']}/{a['p90']}/{a['max']}" if a else "-")
     console.print(t)
+
+
+def print_comparison(comp, console: Console | None = None) -> None:
+    """The privacy–utility table in the terminal (the Markdown/JSON files hold every figure)."""
+    import sys
+
+    console = console or Console(width=None if sys.stdout.isatty() else 140)
+    p = comp.plan.points
+    t = Table(title=f"Privacy–utility comparison (ε_{p}: share of targets singled out by {p} points)")
+    for col in ("release", f"ε_{p} [95% CI]", "correct", "hash reversed", "k", "records kept",
+                "spatial err km", "temporal err min", "count err", "OD err"):
+        t.add_column(col, no_wrap=col != "release")
+    for row in comp.rows:
+        a, u = row["attacks"], row["utility"]
+        r = (a.get("unicity") or a.get("aggregate_exposure"))
+        ur, cr = r["unique_rate"], r["correct_rate"]
+        hr = a.get("hash_reversal")
+        rs = hr.get("reversed_in_slice") if hr else None
+        t.add_row(row["name"], f"{ur['value']:.3f} [{ur['ci'][0]:.3f}, {ur['ci'][1]:.3f}]" if ur else "-",
+                  f"{cr['value']:.3f}" if cr else "-",
+                  (f"{rs['value']:.0%} (plan ≈ {hr['full_plan_hours_estimate']:.2f} h)" if rs else "-"),
+                  str(a["kanon"]["k"]) if a.get("kanon") else "-",
+                  f"{u['records_retained']:.0%}" if u["records_retained"] is not None else "-",
+                  f"{u['spatial_error_km']['mean']:.2f}" if u.get("spatial_error_km") else "-",
+                  f"{u['temporal_error_min']['mean']:.0f}" if u.get("temporal_error_min") else "-",
+                  f"{u['count_error']:.2f}" if u.get("count_error") is not None else "-",
+                  f"{u['od_error']:.2f}" if u.get("od_error") is not None else "-")
+    console.print(t)

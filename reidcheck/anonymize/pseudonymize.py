@@ -54,10 +54,11 @@ def _period(ts: np.ndarray, period: str) -> np.ndarray:
     return (np.asarray(ts, dtype=np.int64) // PERIODS[period]).astype(np.int64)
 
 
-def pseudonymize(table: pd.DataFrame, subscribers: pd.DataFrame | None = None, *, method: str = "token",
-                 seed: int = 0, key: bytes | None = None, algorithm: str = "sha256", form: str = "e164",
-                 period: str = "month", id_col: str = "subscriber_id", time_col: str = "timestamp") -> Pseudonymized:
-    """Replace ``id_col`` of ``table`` by ``pid``; ``subscribers`` (id → msisdn) is needed for hash/hmac."""
+def pseudonym_codes(ids: np.ndarray, times: np.ndarray | None = None, subscribers: pd.DataFrame | None = None, *,
+                    method: str = "token", seed: int = 0, key: bytes | None = None, algorithm: str = "sha256",
+                    form: str = "e164", period: str = "month") -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Pseudonyms as codes: (code per row, pseudonym of each code, truth map ``pid``, ``subscriber_id``
+    [, ``period``]). Codes follow the sorted (subscriber id[, period]) order."""
     if method not in METHODS:
         raise UsageError(f"Parameter `method` must be one of {', '.join(METHODS)}. Got {method!r} instead.")
     if algorithm not in ("md5", "sha1", "sha256"):
@@ -66,37 +67,45 @@ def pseudonymize(table: pd.DataFrame, subscribers: pd.DataFrame | None = None, *
         raise UsageError(f"Parameter `form` must be one of {', '.join(FORMS)}. Got {form!r} instead.")
     if method == "rotate" and period not in ("month", *PERIODS):
         raise UsageError(f"Parameter `period` must be month, week or day. Got {period!r} instead.")
-    if id_col not in table.columns:
-        raise UsageError(f"The table has no '{id_col}' column to pseudonymize.")
-    ids = table[id_col].to_numpy()
+    ids = np.asarray(ids)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(101,)))
-    release = table.drop(columns=[c for c in (id_col, *DIRECT_IDENTIFIERS, "cnic") if c in table.columns])
+    if method == "rotate":
+        if times is None:
+            raise UsageError("Method 'rotate' needs the records' times.")
+        per = _period(np.asarray(times), period)
+        keys = pd.MultiIndex.from_arrays([ids, per])
+        codes, uniq = pd.factorize(keys, sort=True)
+        names = _tokens(rng, len(uniq))
+        truth = pd.DataFrame({"pid": names, "subscriber_id": uniq.get_level_values(0),
+                              "period": uniq.get_level_values(1)})
+        return codes.astype(np.int64), names, truth
+    codes, uniq = pd.factorize(ids, sort=True)
+    uniq = np.asarray(uniq)
     if method in ("hash", "hmac"):
         if subscribers is None:
             raise UsageError(f"Method '{method}' hashes phone numbers: pass the subscribers table.")
         numbers = subscribers.set_index("subscriber_id")["msisdn"]
-        uniq = np.unique(ids)
         secret = key if key is not None else np.random.SeedSequence(seed, spawn_key=(102,)).generate_state(
             8, dtype=np.uint32).tobytes()
         texts = [written(numbers[u], form).encode() for u in uniq]
-        digests = ([getattr(hashlib, algorithm)(t).hexdigest() for t in texts] if method == "hash"
-                   else [hmac.new(secret, t, algorithm).hexdigest() for t in texts])
-        mapping = pd.Series(digests, index=uniq)
-        pid = mapping.reindex(ids).to_numpy()
-        truth = pd.DataFrame({"pid": mapping.to_numpy(), "subscriber_id": uniq})
-    elif method == "token":
-        uniq = np.unique(ids)
-        mapping = pd.Series(_tokens(rng, len(uniq)), index=uniq)
-        pid = mapping.reindex(ids).to_numpy()
-        truth = pd.DataFrame({"pid": mapping.to_numpy(), "subscriber_id": uniq})
+        names = np.array([getattr(hashlib, algorithm)(t).hexdigest() for t in texts] if method == "hash"
+                         else [hmac.new(secret, t, algorithm).hexdigest() for t in texts], dtype=object)
     else:
-        if time_col not in table.columns:
-            raise UsageError(f"Method 'rotate' needs the '{time_col}' column.")
-        per = _period(table[time_col].to_numpy(), period)
-        keys = pd.MultiIndex.from_arrays([ids, per]).unique().sort_values()
-        tok = pd.Series(_tokens(rng, len(keys)), index=keys)
-        pid = tok.reindex(pd.MultiIndex.from_arrays([ids, per])).to_numpy()
-        truth = pd.DataFrame({"pid": tok.to_numpy(), "subscriber_id": keys.get_level_values(0),
-                              "period": keys.get_level_values(1)})
-    release.insert(0, "pid", pid)
+        names = _tokens(rng, len(uniq))
+    return codes.astype(np.int64), names, pd.DataFrame({"pid": names, "subscriber_id": uniq})
+
+
+def pseudonymize(table: pd.DataFrame, subscribers: pd.DataFrame | None = None, *, method: str = "token",
+                 seed: int = 0, key: bytes | None = None, algorithm: str = "sha256", form: str = "e164",
+                 period: str = "month", id_col: str = "subscriber_id", time_col: str = "timestamp") -> Pseudonymized:
+    """Replace ``id_col`` of ``table`` by ``pid``; ``subscribers`` (id → msisdn) is needed for hash/hmac."""
+    if id_col not in table.columns:
+        raise UsageError(f"The table has no '{id_col}' column to pseudonymize.")
+    if method == "rotate" and time_col not in table.columns:
+        raise UsageError(f"Method 'rotate' needs the '{time_col}' column.")
+    codes, names, truth = pseudonym_codes(
+        table[id_col].to_numpy(), table[time_col].to_numpy() if method == "rotate" else None, subscribers,
+        method=method, seed=seed, key=key, algorithm=algorithm, form=form, period=period)
+    release = table.drop(columns=[c for c in (id_col, *DIRECT_IDENTIFIERS, "cnic") if c in table.columns])
+    release.insert(0, "pid", names[codes])
     return Pseudonymized(release=release.reset_index(drop=True), truth=truth.reset_index(drop=True))

@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 
 from ..errors import UsageError
 from ..schema import TIMESTAMP
-from .pseudonymize import pseudonymize
+from .pseudonymize import pseudonym_codes
 
 CDR_KEEP = ("event_type", "direction", "duration_s")
 TRUTH_SUFFIX = ".TRUTH-MAP-SECRET.parquet"
@@ -80,6 +80,9 @@ class Release:
         events = ev[cols].rename(columns={"cell_id": "place"}).reset_index(drop=True)
         events.insert(1, "_row", np.arange(len(events), dtype=np.int64))
         events["timestamp"] = events["timestamp"].to_numpy(np.int64)
+        for c in ("event_type", "direction"):
+            if c in events.columns:
+                events[c] = events[c].astype("category")
         pos = pd.Series(np.arange(len(cells)), index=cells["cell_id"].to_numpy())
         idx = pos.reindex(events["place"].to_numpy()).to_numpy()
         if np.isnan(idx).any():
@@ -119,7 +122,11 @@ class Release:
 
     # ------------------------------------------------------------------------------------------
     def publish(self, seed: int) -> "Published":
-        """Pseudonymize every table with the chosen method; return the release tables and truth map."""
+        """Pseudonymize every table with the chosen method; return the release tables and truth map.
+
+        ``pid`` columns are categorical (dictionary-encoded in Parquet). With ``rotate`` the event
+        table gets a token per subscriber and period; the QI and travel tables, which have no time of
+        their own, get independent per-subscriber tokens."""
         p = dict(self.pseudonym)
         method = p.pop("method")
         tables: dict[str, pd.DataFrame] = {}
@@ -127,39 +134,43 @@ class Release:
             tables = {"presence": self.presence, "cells": self.places.rename(columns={"place": "cell_id"})}
             return Published(tables=tables, truth=pd.DataFrame({"pid": [], "subscriber_id": []}),
                              manifest=self._manifest(seed, "none", tables))
-        all_ids = pd.DataFrame({"subscriber_id": np.sort(self.subscribers["subscriber_id"].to_numpy(np.int64))})
-        base = pseudonymize(all_ids, self.subscribers, method="token" if method == "rotate" else method,
-                            seed=seed, **({} if method == "rotate" else p))
-        mapping = base.truth.set_index("subscriber_id")["pid"]
-        truth = base.truth[["pid", "subscriber_id"]].assign(table="subscribers,travel" if method == "rotate" else "all")
+        all_ids = np.sort(self.subscribers["subscriber_id"].to_numpy(np.int64))
+        base_codes, base_names, base_truth = pseudonym_codes(
+            all_ids, None, self.subscribers, method="token" if method == "rotate" else method, seed=seed,
+            **({} if method == "rotate" else p))
+        truth = [base_truth.assign(table="subscribers,travel" if method == "rotate" else "all")]
+        used = np.zeros(len(base_names), bool)
+        pid_codes = pid_names = None
         if self.events is not None:
-            ev = self.events.drop(columns=["_row"])
+            ev = self.events.drop(columns=["_row", "subscriber_id"])
+            uid = self.events["subscriber_id"].to_numpy(np.int64)
             if method == "rotate":
-                rot = pseudonymize(ev, method="rotate", seed=seed + 1, **p)
-                tables["cdr"] = rot.release
-                truth = pd.concat([truth, rot.truth.assign(table="cdr")], ignore_index=True)
+                pid_codes, pid_names, rt = pseudonym_codes(uid, self.events["timestamp"].to_numpy(), method="rotate",
+                                                           seed=seed + 1, **p)
+                truth.append(rt.assign(table="cdr"))
             else:
-                ev = ev.assign(subscriber_id=mapping.reindex(ev["subscriber_id"].to_numpy()).to_numpy())
-                tables["cdr"] = ev.rename(columns={"subscriber_id": "pid"})
+                pid_codes, pid_names = np.searchsorted(all_ids, uid), base_names
+                used[pid_codes] = True
+            ev.insert(0, "pid", pd.Categorical.from_codes(pid_codes, categories=pid_names))
             if self.places is None:
-                tables["cdr"] = tables["cdr"].drop(columns=["place"])
+                ev = ev.drop(columns=["place"])
             else:
-                tables["cdr"] = tables["cdr"].rename(columns={"place": "cell_id"})
+                ev = ev.rename(columns={"place": "cell_id"})
+            tables["cdr"] = ev
         if self.places is not None:
             tables["cells"] = self.places.rename(columns={"place": "cell_id"})
         for name in ("qi", "travel"):
             df = getattr(self, name)
             if df is not None:
-                pid = mapping.reindex(df["subscriber_id"].to_numpy()).to_numpy()
-                tables["subscribers" if name == "qi" else name] = df.drop(columns=["subscriber_id"]).assign(
-                    pid=pid)[["pid"] + [c for c in df.columns if c != "subscriber_id"]]
-        shown = set()
-        for df in tables.values():
-            if "pid" in df.columns:
-                shown.update(df["pid"].dropna().unique().tolist())
-        truth = truth[truth["pid"].isin(shown)]
-        return Published(tables=tables, truth=truth.reset_index(drop=True),
-                         manifest=self._manifest(seed, method, tables))
+                codes = np.searchsorted(all_ids, df["subscriber_id"].to_numpy(np.int64))
+                used[codes] = True
+                out = df.drop(columns=["subscriber_id"])
+                out.insert(0, "pid", pd.Categorical.from_codes(codes, categories=base_names))
+                tables["subscribers" if name == "qi" else name] = out
+        truth[0] = truth[0][used]
+        truth = pd.concat(truth, ignore_index=True)
+        return Published(tables=tables, truth=truth, manifest=self._manifest(seed, method, tables),
+                         pid_codes=pid_codes, pid_names=pid_names)
 
     def _manifest(self, seed: int, method: str, tables: dict) -> dict:
         """``release.json``: how the release was made (no secret: an HMAC key is never written)."""
@@ -172,9 +183,14 @@ class Release:
 
 @dataclass(frozen=True)
 class Published:
+    """What leaves the company (``tables``, ``manifest``) and what must not (``truth``). For the
+    event table, ``pid_codes`` (int per row) index ``pid_names``: the pseudonyms without strings."""
+
     tables: dict
     truth: pd.DataFrame
     manifest: dict
+    pid_codes: np.ndarray | None = None
+    pid_names: np.ndarray | None = None
 
     def write(self, out: Path, truth_path: Path | None = None, overwrite: bool = False) -> Path:
         """Write the tables (Parquet) and ``release.json`` to ``out`` (built in a temporary sibling,
