@@ -158,6 +158,12 @@ def run_comparison(engine, pop, plan: Plan | None = None, *, seed: int = 0, tabl
     plan.validate()
     t0 = time.perf_counter()
     orig = Release.from_population(pop, table=table)
+    sample = orig.head_users(200)       # a dry run of every chain first: errors before hours of work
+    for name, chain in plan.releases:
+        try:
+            apply_strategies(sample, chain, seed=seed).publish(seed=seed)
+        except UsageError as exc:
+            raise UsageError(f"Release '{name}': {exc}") from None
     comp = Comparison(plan=plan, seed=seed, input=input_name)
     original = original_figures(orig)
     for name, chain in plan.releases:

@@ -110,12 +110,12 @@ def print_comparison(comp, console: Console | None = None) -> None:
     """The privacy–utility table in the terminal (the Markdown/JSON files hold every figure)."""
     import sys
 
-    console = console or Console(width=None if sys.stdout.isatty() else 140)
+    console = console or Console(width=None if sys.stdout.isatty() else 180)
     p = comp.plan.points
     t = Table(title=f"Privacy–utility comparison (ε_{p}: share of targets singled out by {p} points)")
     for col in ("release", f"ε_{p} [95% CI]", "correct", "hash reversed", "k", "records kept",
                 "spatial err km", "temporal err min", "count err", "OD err"):
-        t.add_column(col, no_wrap=col != "release")
+        t.add_column(col, no_wrap=True, overflow="ellipsis" if col == "release" else "fold")
     for row in comp.rows:
         a, u = row["attacks"], row["utility"]
         r = (a.get("unicity") or a.get("aggregate_exposure"))

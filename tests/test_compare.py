@@ -113,11 +113,17 @@ def test_cli_anonymize_and_compare(tmp_path, capsys):
     assert err.count("\n") == 1 and "epsilon" in err and not (tmp_path / "bad").exists()
     plan = tmp_path / "plan.toml"
     plan.write_text('targets = 200\n[[release]]\nname = "hashed"\nstrategies = ["hash"]\n'
-                    '[[release]]\nname = "coarse"\nstrategies = ["generalize-time:bin=4h", "kanon:k=5"]\n')
+                    '[[release]]\nname = "coarse"\nstrategies = ["generalize-time:bin=4h", "kanon:k=5"]\n'
+                    '[[release]]\nname = "qi"\nstrategies = ["generalize-qi:age=10,home_district=province"]\n')
     out = tmp_path / "cmp.json"
     assert main(["compare", str(pop), "--plan", str(plan), "--json", str(out), "--seed", "3", "-q"]) == 0
     doc = json.loads(out.read_text())
-    assert [r["name"] for r in doc["releases"]] == ["hashed", "coarse"]
+    assert [r["name"] for r in doc["releases"]] == ["hashed", "coarse", "qi"]
     assert out.with_suffix(".md").read_text().startswith("# Privacy–utility comparison")
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert doc["releases"][1]["attacks"]["kanon"]["k"] >= 5
+    assert 0 < doc["releases"][2]["utility"]["gil"] < 1
+    # a chain that cannot run is refused before any work, naming the release
+    plan.write_text('[[release]]\nname = "broken"\nstrategies = ["geo-noise:epsilon=1", "topn:n=2"]\n')
+    assert main(["compare", str(pop), "--plan", str(plan), "--json", str(tmp_path / "x.json"), "-q"]) == 2
+    assert "Release 'broken'" in capsys.readouterr().err and not (tmp_path / "x.json").exists()

@@ -108,6 +108,15 @@ class Release:
                    qi=qi, travel=travel, subscribers=subs[["subscriber_id", "msisdn"]], cells=cells,
                    utc_offset_h=float(params.get("utc_offset_h", 5.0)))
 
+    def head_users(self, n: int) -> "Release":
+        """The same release restricted to the ``n`` lowest subscriber ids (for dry runs of a plan)."""
+        ids = np.sort(self.qi["subscriber_id"].to_numpy())[:n] if self.qi is not None else None
+
+        def keep(df):
+            return None if df is None or ids is None else df[df["subscriber_id"].isin(ids)].reset_index(drop=True)
+
+        return replace(self, events=keep(self.events), qi=keep(self.qi), travel=keep(self.travel))
+
     def evolve(self, step: str, **changes) -> "Release":
         return replace(self, steps=self.steps + (step,), **changes)
 

@@ -88,8 +88,12 @@ def parse_strategy(spec: str) -> Strategy:
 
 
 def district_hierarchy(cells: pd.DataFrame) -> pd.DataFrame:
-    """district → province → * (levels 0, 1, 2), from a cells table."""
-    h = cells[["district", "province"]].drop_duplicates().astype(str).sort_values("district")
+    """district → province → * (levels 0, 1, 2): the districts of the cells table, and the shipped
+    district table's (home districts need not have a cell of the network)."""
+    from synthetic.geography import load_districts
+
+    h = pd.concat([cells[["district", "province"]], load_districts()[["district", "province"]]])
+    h = h.astype(str).drop_duplicates(subset=["district"]).sort_values("district")
     return pd.DataFrame({0: h["district"].to_numpy(), 1: h["province"].to_numpy(), 2: "*"})
 
 
