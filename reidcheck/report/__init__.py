@@ -1,0 +1,35 @@
+"""Audit reports: one dictionary (the JSON report), rendered as JSON, SARIF, JUnit, HTML, Markdown and a
+terminal table. Every renderer takes the report dictionary and returns text (``render_*``); nothing here
+recomputes a figure.
+
+The report dictionary (schema ``reidcheck-audit``, version 1; ``schema/audit-report.schema.json`` is the
+contract; keys may be added, never renamed):
+
+``schema``, ``version``, ``tool`` ({name, version}), ``input`` (path as given), ``seed``, ``engine``,
+``config`` ({source: file or "default policy", judge: "upper" | "value"}), ``verdict`` ("pass" | "fail"),
+``summary`` ({tables, rules, passed, failed, not_applicable}), ``tables`` (list of {name, file, kind:
+"trajectory" | "tabular" | "travel" | "aggregate", rows, columns}), ``findings`` (list, one per rule ×
+table: {rule_id, rule, title, table, file, status: "pass" | "fail" | "not_applicable", metric, value,
+interval: [lo, hi] | null, judged, judge, threshold: {op: "<=" | ">=", value}, message, params, result:
+the AttackResult dictionary or null}), ``curves`` (list of {table, time_bin, space, points: [p...],
+unique_rate: [{value, ci}...]}: uniqueness against known points, one per resolution), ``anonymity_sets``
+(list of {table, rule_id, histogram: {label: count}}), ``comparison`` (a ``reidcheck compare`` document
+or null), ``reproduce`` (the command line that reproduces the report), ``elapsed_s``.
+
+Reports hold aggregates only: no phone number, ID number or name of a person.
+"""
+
+RULES = {
+    "RC101": ("k-anonymity", "Equivalence classes of the quasi-identifiers are at least k records"),
+    "RC102": ("l-diversity", "Each class holds at least l distinct sensitive values"),
+    "RC103": ("t-closeness", "Each class's sensitive distribution is within t of the table's"),
+    "RC104": ("prosecutor-risk", "Highest re-identification probability of a record (1 / class size)"),
+    "RC201": ("trajectory-unicity", "Share of users singled out by a few (time, place) points"),
+    "RC202": ("top-places", "Share of users singled out by their top-N places"),
+    "RC203": ("home-work", "Share of users singled out by their (home, work) pair"),
+    "RC204": ("aggregate-small-counts", "Smallest released count of an aggregate"),
+    "RC301": ("reversible-pseudonyms", "Share of pseudonyms reversed by enumerating the numbering plan"),
+    "RC302": ("direct-identifiers", "Columns holding phone numbers, ID numbers or names in clear"),
+    "RC401": ("linkage", "Share of auxiliary records linked to exactly one release record"),
+    "RC501": ("travel-uniqueness", "Share of travellers singled out by one known trip (country, month)"),
+}
