@@ -73,19 +73,57 @@ def generate(
 
 @app.command()
 def demo(
-    out: Path = typer.Option(Path("demo-output"), "--out", "-o", help="Where to write the population."),
+    out: Path = typer.Option(Path("demo-output"), "--out", "-o", help="Where to write everything."),
     subscribers: int = typer.Option(5000, "--subscribers", "-n"),
     days: int = typer.Option(14, "--days", "-d"),
     seed: int = typer.Option(7, "--seed"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
-    """The main job: generate a default population and summarize it (grows into the full audit demo).
+    """The main job: generate a population, release it four ways (naive hash → aggregation), compare
+    privacy and utility, audit each release, write report.html.
 
-    Re-running replaces an earlier demo population in ``--out``; any other non-empty directory is refused.
-    """
-    previous = (out / "population.json").is_file()
-    generate(subscribers=subscribers, days=days, seed=seed, out=out, fmt="parquet", start="2025-01-06",
-             sites=None, travel_rate=0.03, workers=None, chunk_size=None, overwrite=previous, quiet=quiet)
+    Re-running replaces an earlier demo in ``--out``; any other non-empty directory is refused."""
+    import time
+
+    from synthetic.population import validate_params
+
+    from .demo import DEMO_RELEASES, run_demo
+    from .summary import print_comparison
+
+    validate_params(subscribers, days, seed)
+    t0 = time.perf_counter()
+    console = Console()
+    bar = _progress(1, "demo", quiet)
+    step = None
+    if bar is not None:
+        progress, task = bar
+        progress.update(task, total=None)
+        progress.start()
+
+        def step(label: str) -> None:
+            progress.update(task, description=label)
+    try:
+        res = _guard(lambda: run_demo(out, subscribers, days, seed, console=console, progress=step,
+                                      write=_write_reports))
+    finally:
+        if bar is not None:
+            bar[0].stop()
+    if quiet:
+        return
+    print_comparison(res["comparison"], console)
+    from rich.table import Table as RichTable
+
+    t = RichTable(title="Audit of each release under the default policy (no truth map: what an auditor sees)")
+    for col in ("release", "what was done", "verdict", "failed checks"):
+        t.add_column(col)
+    for name, what, _ in DEMO_RELEASES:
+        rep = res["reports"][name]
+        failed = ", ".join(f"{f['rule_id']} {f['rule']}" for f in rep["findings"] if f["status"] == "fail")
+        colour = "red" if rep["verdict"] == "fail" else "green"
+        t.add_row(name, what, f"[bold {colour}]{rep['verdict'].upper()}[/]", failed or "-")
+    console.print(t)
+    console.print(f"Report: {out / 'report.html'}  (per release: {out / 'reports'}/; comparison: "
+                  f"{out / 'comparison.md'}, {out / 'comparison.png'})  — {time.perf_counter() - t0:.0f} s")
 
 
 @app.command()
@@ -178,6 +216,120 @@ def compare(
         from .summary import print_comparison
 
         print_comparison(comp)
+
+
+def _write_reports(report: dict, outputs: dict) -> None:
+    """Render every requested format in memory first, then write each file whole (temp + rename):
+    an error leaves no report behind."""
+    import os
+    import tempfile
+
+    rendered = {}
+    for fmt, path in outputs.items():
+        if path is None or path == "-":
+            continue
+        if fmt == "json":
+            from .report.json_report import render_json
+            rendered[path] = render_json(report)
+        elif fmt == "html":
+            from .report.html import render_html
+            rendered[path] = render_html(report)
+        elif fmt == "sarif":
+            from .report.sarif import render_sarif
+            rendered[path] = render_sarif(report)
+        elif fmt == "junit":
+            from .report.junit import render_junit
+            rendered[path] = render_junit(report)
+        elif fmt == "markdown":
+            from .report.markdown import render_markdown
+            rendered[path] = render_markdown(report)
+    for path, text in rendered.items():
+        target = Path(path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise UsageError(f"Cannot write report '{path}': {exc.strerror or exc}.") from None
+
+
+@app.command()
+def audit(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="A CSV/Parquet file or a directory of them."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c",
+                                          help="Policy TOML (default: reidcheck.toml or [tool.reidcheck] in "
+                                               "pyproject.toml, found from the current directory; else the "
+                                               "default policy)."),
+    json_path: Optional[str] = typer.Option(None, "--json", help="JSON report to PATH, or to stdout with '-'."),
+    html: Optional[Path] = typer.Option(None, "--html", help="Self-contained HTML report."),
+    sarif: Optional[Path] = typer.Option(None, "--sarif", help="SARIF 2.1.0 (GitHub code scanning)."),
+    junit: Optional[Path] = typer.Option(None, "--junit", help="JUnit XML: one test case per rule × table."),
+    markdown: Optional[Path] = typer.Option(None, "--markdown", help="Markdown summary."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of every draw (overrides the policy's)."),
+    judge_mode: Optional[str] = typer.Option(None, "--judge", help="upper (default) or value: judge rates on the "
+                                                                   "upper end of their 95% interval or the estimate."),
+    select: Optional[str] = typer.Option(None, "--select", help="Run only these rules, e.g. RC201,RC301."),
+    skip: Optional[str] = typer.Option(None, "--skip", help="Do not run these rules."),
+    utc_offset: Optional[float] = typer.Option(None, "--utc-offset", help="Local time = UTC + hours (default: 5 "
+                                                                          "for generated data, else 0)."),
+    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when the policy is violated."),
+    engine: str = typer.Option("duckdb", "--engine", help="Engine: duckdb."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar, no terminal summary."),
+) -> None:
+    """Run the attacks that fit an export and judge them against a policy: exit 0 pass, 1 violated, 2 error."""
+    from .audit import exit_code, run_audit, validate_policy_against
+    from .engine import get_engine
+    from .policy import load_policy
+    from .report import RULES
+
+    policy = load_policy(config)
+    if seed is not None:
+        if seed < 0:
+            raise UsageError(f"Option `--seed` must be a non-negative integer. Got {seed} instead.")
+        policy.doc["seed"] = seed
+    if judge_mode is not None:
+        if judge_mode not in ("upper", "value"):
+            raise UsageError(f"Option `--judge` must be upper or value. Got {judge_mode!r} instead.")
+        policy.doc["judge"] = judge_mode
+    for key, text in (("select", select), ("skip", skip)):
+        if text:
+            ids = [t.strip().upper() for t in text.split(",") if t.strip()]
+            bad = [i for i in ids if i not in RULES]
+            if bad:
+                raise UsageError(f"Option `--{key}` names unknown rule {bad[0]!r} (rules: {', '.join(sorted(RULES))}).")
+            policy.doc[key] = ids
+    validate_policy_against(policy)
+    eng = get_engine(engine)
+    show_progress = not quiet and json_path != "-"
+    bar = _progress(1, "auditing", not show_progress)
+    step = None
+    if bar is not None:
+        progress, task = bar
+        progress.update(task, total=None)
+        progress.start()
+
+        def step(label: str) -> None:
+            progress.update(task, description=label)
+    try:
+        report = _guard(lambda: run_audit(eng, input_path, policy, progress=step, utc_offset=utc_offset))
+    finally:
+        if bar is not None:
+            bar[0].stop()
+    _write_reports(report, {"json": json_path, "html": html, "sarif": sarif, "junit": junit, "markdown": markdown})
+    if json_path == "-":
+        from .report.json_report import render_json
+
+        sys.stdout.write(render_json(report))
+    elif not quiet:
+        from .summary import print_audit
+
+        print_audit(report)
+    if not exit_zero:
+        code = exit_code(report)
+        if code:
+            raise Exit(code)
 
 
 attack_app = typer.Typer(no_args_is_help=True, help="Run one re-identification attack and report its result.")
@@ -544,7 +696,9 @@ def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns the exit code (errors are one line on stderr)."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="reidcheck", standalone_mode=False)
+        rv = command.main(args=argv, prog_name="reidcheck", standalone_mode=False)
+        if isinstance(rv, int):   # typer.Exit raised inside a command comes back as its code
+            return rv
     except ReidcheckError as exc:
         print(f"reidcheck: error: {exc}", file=sys.stderr)
         return exc.exit_code

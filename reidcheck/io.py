@@ -54,7 +54,15 @@ class Mapping:
             k, v = (s.strip() for s in item.split("=", 1))
             if k not in ROLES + ("time_unit",):
                 raise UsageError(f"Mapping role {k!r} is unknown; roles are {', '.join(ROLES)} and time_unit.")
+            if k in parts:
+                raise UsageError(f"Mapping names the role '{k}' twice.")
             parts[k] = v
+        cols = [v for k, v in parts.items() if k != "time_unit"]
+        twice = sorted({c for c in cols if cols.count(c) > 1})
+        if twice:
+            roles = [k for k, v in parts.items() if v == twice[0] and k != "time_unit"]
+            raise UsageError(f"Mapping names column '{twice[0]}' twice (as {' and '.join(roles)}); each role needs "
+                             "its own column.")
         for required in ("user", "time"):
             if required not in parts:
                 raise UsageError(f"Mapping must name the `{required}` column (e.g. {required}=<column>).")
@@ -82,6 +90,23 @@ class TrajectoryInput:
     utc_offset_h: float = 0.0
     meta: dict = field(default_factory=dict)
     relation: str = "events"
+
+
+def engine_error(file, exc: Exception) -> InputError:
+    """A reading error of the engine as one line naming the file, column and line; never a value."""
+    import re
+
+    text = str(exc)
+    line = re.search(r"CSV Error on Line: (\d+)", text)
+    where = f" (line {int(line.group(1)):,} of the file)" if line else ""
+    if "not utf-8" in text.lower() or "invalid unicode" in text.lower():
+        return InputError(f"File '{file}': not UTF-8 text{where}; convert it first (e.g. iconv -f latin1 -t utf-8).")
+    col = re.search(r'converting column "([^"]+)"', text)
+    typ = re.search(r"to '([A-Z]+)'", text)
+    if col:
+        return InputError(f"File '{file}', column '{col.group(1)}': a value that is not "
+                          f"{'a ' + typ.group(1) if typ else 'of the column type'}{where}.")
+    return InputError(f"File '{file}': cannot be read ({text.splitlines()[0][:200]}).")
 
 
 def _q(name: str) -> str:
@@ -197,7 +222,14 @@ def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, tab
         SELECT {uid} AS uid, {t} AS t, {place} AS place, {lat} AS lat, {lon} AS lon,
                {_q(mapping.user)} IS NULL AS bad_user, {_q(mapping.time)} IS NULL AS null_time
         FROM {reader}""")
-    _validate_events(engine, file, mapping, relation)
+    try:
+        _validate_events(engine, file, mapping, relation)
+    except InputError:
+        raise
+    except Exception as exc:  # a type error met while scanning the whole file
+        if type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb"):
+            raise engine_error(file, exc) from None
+        raise
     places = None
     if isinstance(cells, pd.DataFrame):
         renamed = cells.rename(columns={"cell_id": "place"})
@@ -252,7 +284,7 @@ def _validate_events(engine, file: Path, mapping: Mapping, relation: str) -> Non
                              f"(first at data row {int(first):,}).")
 
 
-def load_table(engine, path, *, delimiter: str | None = None, relation: str = "tbl") -> dict:
+def load_table(engine, path, *, delimiter: str | None = None, relation: str = "tbl", materialize: bool = True) -> dict:
     """Register a CSV/Parquet table (or a DataFrame) as ``relation``, every column as text for CSV.
 
     The delimiter of a CSV file is detected unless given. Values are kept as written (``39`` stays
@@ -278,11 +310,14 @@ def load_table(engine, path, *, delimiter: str | None = None, relation: str = "t
     else:
         raise InputError(f"File '{path}': unknown format (expected .parquet, .csv, .tsv, optionally .gz).")
     try:
-        engine.register(relation, f"SELECT * FROM {src}")
+        engine.register(relation, f"SELECT * FROM {src}", materialize=materialize)
     except Exception as exc:  # the engine's parse error, reduced to one line
-        raise InputError(f"File '{path}': cannot be read ({str(exc).splitlines()[0][:200]}).") from None
+        raise engine_error(path, exc) from None
     cols = list(engine.columns(relation))
-    rows = int(engine.query(f"SELECT COUNT(*) AS n FROM {relation}")["n"][0])
+    try:
+        rows = int(engine.query(f"SELECT COUNT(*) AS n FROM {relation}")["n"][0])
+    except Exception as exc:  # a view reads the file only now
+        raise engine_error(path, exc) from None
     return {"file": str(path), "rows": rows, "columns": cols}
 
 

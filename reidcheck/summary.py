@@ -132,3 +132,30 @@ def print_comparison(comp, console: Console | None = None) -> None:
                   f"{u['count_error']:.2f}" if u.get("count_error") is not None else "-",
                   f"{u['od_error']:.2f}" if u.get("od_error") is not None else "-")
     console.print(t)
+
+
+def print_audit(report: dict, console: Console | None = None) -> None:
+    """The audit's verdict first, then one row per finding (failed first)."""
+    import sys
+
+    console = console or Console(width=None if sys.stdout.isatty() else 160)
+    s = report["summary"]
+    colour = "red" if report["verdict"] == "fail" else "green"
+    console.print(f"[bold {colour}]{report['verdict'].upper()}[/] — {s['failed']} of {s['rules']} checks failed "
+                  f"on {s['tables']} table(s) of {report['input']} (policy: {report['config']['source']}, "
+                  f"judged on the {'upper end of the 95% interval' if report['config']['judge'] == 'upper' else 'estimate'})")
+    t = Table(show_header=True)
+    for col in ("status", "rule", "table", "measured", "95% CI", "threshold", "finding"):
+        t.add_column(col, no_wrap=col not in ("finding",), overflow="fold")
+    for f in report["findings"]:
+        status = {"fail": "[red]FAIL[/]", "pass": "[green]pass[/]"}.get(f["status"], "[dim]n/a[/]")
+        pct = f["metric"] in ("unique_rate", "reversed_share")
+        val = "-" if f["value"] is None else (f"{f['value']:.1%}" if pct else f"{f['value']:g}")
+        ci = "-" if not f["interval"] else (f"{f['interval'][0]:.1%}–{f['interval'][1]:.1%}" if pct
+                                           else f"{f['interval'][0]:g}–{f['interval'][1]:g}")
+        th = f["threshold"]
+        limit = f"{th['op']} {th['value']:.1%}" if pct else f"{th['op']} {th['value']:g}"
+        from rich.markup import escape
+
+        t.add_row(status, f"{f['rule_id']} {f['rule']}", f["table"], val, ci, limit, escape(f["message"]))
+    console.print(t)

@@ -24,7 +24,7 @@ from .suppress import suppress, topn
 STAGE = 211
 PSEUDONYMS = ("hash", "hmac", "token", "rotate")
 NAMES = PSEUDONYMS + ("generalize-space", "generalize-time", "generalize-qi", "suppress", "topn", "geo-noise",
-                      "jitter", "subsample", "kanon", "aggregate")
+                      "jitter", "subsample", "kanon", "aggregate", "drop")
 #: Parameters each strategy accepts (and their meaning, for the CLI's help and errors).
 PARAMS = {
     "hash": {"algorithm": "md5|sha1|sha256", "form": "e164|intl|national"},
@@ -41,6 +41,7 @@ PARAMS = {
     "jitter": {"minutes": "± minutes, uniform"},
     "subsample": {"records": "keep rate", "users": "keep rate"},
     "kanon": {"k": "minimum class size", "suppression": "max share of records suppressed"},
+    "drop": {"tables": "subscribers and/or travel, separated by |"},
     "aggregate": {"bin": "time bin", "min_count": "suppress smaller counts", "epsilon": "DP budget",
                   "delta": "Gaussian δ", "mechanism": "laplace|gaussian", "max_cells": "cells per user bound"},
 }
@@ -183,4 +184,9 @@ def apply_strategies(release: Release, strategies, seed: int = 0) -> Release:
             rel = _kanon(rel, p)
         elif s.name == "aggregate":
             rel = aggregate(rel, **p, rng=rng)
+        elif s.name == "drop":
+            names = [t.strip() for t in str(p.get("tables", "")).split("|") if t.strip()]
+            if not names or set(names) - {"subscribers", "travel"}:
+                raise UsageError(f"Strategy 'drop' takes tables=subscribers|travel. Got {p.get('tables')!r} instead.")
+            rel = rel.evolve(s.label, **{("qi" if n == "subscribers" else n): None for n in names})
     return rel

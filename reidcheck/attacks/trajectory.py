@@ -152,10 +152,14 @@ class _Prepared:
         tb, sp = parse_time_bin(attack.time_bin), parse_space(attack.space)
         needs_lat0 = sp.kind == "grid" or attack.space_tolerance_km > 0
         lat0 = reference_latitude(engine, release) if needs_lat0 else None
-        engine.register("__rel", points_sql(engine, release, tb, sp, lat0 or 0.0), materialize=materialize)
+        # Materialized (reused for several p): distinct points only — smaller, and the same matches.
+        def pts(inp):
+            sql = points_sql(engine, inp, tb, sp, lat0 or 0.0)
+            return f"SELECT DISTINCT uid, tb, loc FROM ({sql}) p" if materialize else sql
+
+        engine.register("__rel", pts(release), materialize=materialize)
         if knowledge is not None:
-            engine.register("__know", points_sql(engine, knowledge, tb, sp, lat0 or 0.0),
-                            materialize=materialize)
+            engine.register("__know", pts(knowledge), materialize=materialize)
             t = pd.DataFrame({"pid": truth["pid"].to_numpy(np.int64), "uid": truth["uid"].to_numpy(np.int64)})
             engine.register("__truth", t)
         else:

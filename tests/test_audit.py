@@ -1,0 +1,176 @@
+"""`reidcheck audit`: table recognition, rules, policy, verdict, exit codes, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from reidcheck.anonymize import Release, apply_strategies
+from reidcheck.cli import main
+from reidcheck.io import read_population
+
+
+@pytest.fixture(scope="module")
+def releases(tmp_path_factory):
+    """A population (1,000 subscribers × 7 days, seed 3) and three releases of it."""
+    from synthetic import write_population
+
+    root = tmp_path_factory.mktemp("audit")
+    write_population(root / "pop", 1000, 7, 3)
+    base = Release.from_population(read_population(root / "pop"))
+    chains = {"hash": ["hash"],
+              "coarse": ["generalize-space:level=province", "generalize-time:bin=1w", "kanon:k=10,suppression=0.05",
+                         "drop:tables=travel", "hmac"],
+              "aggregate": ["generalize-space:level=district", "aggregate:bin=1d,min_count=10"]}
+    for name, chain in chains.items():
+        apply_strategies(base, chain, seed=1).publish(seed=1).write(root / name)
+    return root
+
+
+def _run(args, capsys):
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_hashed_release_fails_and_says_why(releases, capsys, tmp_path):
+    report_path = tmp_path / "r.json"
+    code, out, err = _run(["audit", str(releases / "hash"), "--json", str(report_path), "-q"], capsys)
+    assert code == 1 and err == ""
+    rep = json.loads(report_path.read_text())
+    failed = {(f["rule_id"], f["table"]) for f in rep["findings"] if f["status"] == "fail"}
+    assert ("RC201", "cdr") in failed and ("RC101", "subscribers") in failed
+    kinds = {t["name"]: t["kind"] for t in rep["tables"]}
+    assert kinds == {"cdr": "trajectory", "cells": "places", "subscribers": "tabular", "travel": "travel"}
+    uni = next(f for f in rep["findings"] if f["rule_id"] == "RC201")
+    assert uni["judged"] == uni["interval"][1] and uni["value"] > 0.5 and uni["result"]["n_targets"] > 500
+    assert rep["curves"] and rep["curves"][0]["points"] == [1, 2, 3, 4, 5]
+    assert rep["verdict"] == "fail" and rep["summary"]["failed"] == len(failed)
+    assert _run(["audit", str(releases / "hash"), "-q", "--exit-zero"], capsys)[0] == 0
+
+
+def test_aggregate_release_passes(releases, capsys):
+    code, out, _ = _run(["audit", str(releases / "aggregate"), "--json", "-"], capsys)
+    rep = json.loads(out)                      # stdout holds the JSON and nothing else
+    assert code == 0 and rep["verdict"] == "pass"
+    assert {t["kind"] for t in rep["tables"]} == {"aggregate", "places"}
+    small = next(f for f in rep["findings"] if f["rule_id"] == "RC204")
+    assert small["status"] == "pass" and small["value"] >= 10
+
+
+def test_json_report_follows_its_schema(releases, capsys):
+    from reidcheck.report.json_report import validate
+
+    for name in ("hash", "coarse", "aggregate"):
+        code, out, _ = _run(["audit", str(releases / name), "--json", "-"], capsys)
+        validate(json.loads(out))
+
+
+def test_reversible_pseudonyms_are_caught_only_when_reversed(releases, capsys):
+    code, out, _ = _run(["audit", str(releases / "hash"), "--json", "-", "--select", "RC301"], capsys)
+    rep = json.loads(out)
+    rc301 = [f for f in rep["findings"] if f["rule_id"] == "RC301"]
+    assert {f["table"] for f in rc301} == {"cdr", "subscribers", "travel"}
+    assert any(f["status"] == "fail" and f["value"] > 0 for f in rc301)
+    code, out, _ = _run(["audit", str(releases / "coarse"), "--json", "-", "--select", "RC301"], capsys)
+    assert all(f["status"] == "pass" for f in json.loads(out)["findings"])   # HMAC: nothing reversed
+
+
+def test_policy_is_found_and_judged_on_the_upper_end(releases, capsys, tmp_path, monkeypatch):
+    code, out, _ = _run(["audit", str(releases / "coarse"), "--json", "-", "--select", "RC201"], capsys)
+    uni = json.loads(out)["findings"][0]
+    lo, hi = uni["interval"]
+    assert lo < hi
+    limit = (uni["value"] + hi) / 2          # the estimate passes, the upper end does not
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reidcheck.toml").write_text(f"select = ['RC201']\n[rules.RC201]\nmax = {limit}\n")
+    code, out, _ = _run(["audit", str(releases / "coarse"), "--json", "-"], capsys)
+    rep = json.loads(out)
+    assert code == 1 and rep["config"]["source"].endswith("reidcheck.toml")
+    assert _run(["audit", str(releases / "coarse"), "--json", "-", "--judge", "value"], capsys)[0] == 0
+    (tmp_path / "reidcheck.toml").unlink()
+    (tmp_path / "pyproject.toml").write_text(f"[tool.reidcheck]\nselect = ['RC201']\njudge = 'value'\n"
+                                             f"[tool.reidcheck.rules.RC201]\nmax = {limit}\n")
+    code, out, _ = _run(["audit", str(releases / "coarse"), "--json", "-"], capsys)
+    assert code == 0 and "[tool.reidcheck]" in json.loads(out)["config"]["source"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[rules.RC999]\nmax = 1\n")
+    code, out, err = _run(["audit", str(releases / "coarse"), "--config", str(bad)], capsys)
+    assert code == 2 and "unknown rule 'RC999'" in err and err.count("\n") == 1
+
+
+def test_raw_population_fails_on_direct_identifiers(releases, capsys):
+    code, out, _ = _run(["audit", str(releases / "pop"), "--json", "-", "--select", "RC302"], capsys)
+    rep = json.loads(out)
+    subs = next(f for f in rep["findings"] if f["table"] == "subscribers")
+    assert code == 1 and subs["status"] == "fail"
+    assert {"msisdn (by name)", "cnic (by name)", "name (by name)"} <= set(subs["params"]["columns"])
+    assert "+92" not in out                                   # values are never reported
+
+
+def _bad_inputs(tmp):
+    """(name, path, extra args, text the one-line error must contain)."""
+    b = tmp / "bad"
+    b.mkdir()
+    cases = []
+
+    def csv(name, text, *extra, expect, binary=False):
+        p = b / name
+        (p.write_bytes if binary else p.write_text)(text)
+        cases.append((name, p, list(extra), expect))
+
+    csv("empty.csv", "", expect="empty.csv': no data rows")
+    csv("header.csv", "uid,ts,cell\n", expect="no data rows")
+    csv("semi.csv", "uid;ts;cell\n1;2025-01-06 10:00:00;5\n", expect="is the delimiter right")
+    (b / "semi.toml").write_text('[tables.semi]\ndelimiter = ","\n')
+    cases[-1][2].extend(["--config", str(b / "semi.toml")])
+    csv("types.csv", "uid,ts,lat,lon\n1,2025-01-06 10:00:00,31.5,74.3\n2,2025-01-06 11:00:00,abc,74.3\n",
+        expect="column 'lat'")
+    csv("latin.csv", b"uid,ts,cell\n1,2025-01-06 10:00:00,5\n2,2025-01-06 11:\xff\xfe:00,6\n", binary=True,
+        expect="not UTF-8")
+    csv("mixed.csv", "uid,ts,cell\n1,2025-01-06 10:00:00,5\n2,2025-01-06 11:00:00,6\n3,06/01/2025 12:00,7\n",
+        expect="column 'ts': 1 row(s) where the value is empty or not a time (first at data row 3)")
+    csv("dup.csv", "uid,ts,cell\n1,2025-01-06 10:00:00,5\n2,2025-01-06 11:00:00,6\n1,2025-01-06 10:00:00,5\n",
+        expect="duplicated row(s) (first at data row 3)")
+    csv("mapped.csv", "a,b,c\n1,2025-01-06 10:00:00,5\n", expect="column 'uid' (the user column of the mapping)")
+    (b / "mapped.toml").write_text('[tables.mapped]\nkind = "trajectory"\nmapping = "user=uid,time=b,place=c"\n')
+    cases[-1][2].extend(["--config", str(b / "mapped.toml")])
+    csv("twice.csv", "a,b,c\n1,2025-01-06 10:00:00,5\n", expect="names column 'a' twice")
+    (b / "twice.toml").write_text('[tables.twice]\nkind = "trajectory"\nmapping = "user=a,time=b,place=a"\n')
+    cases[-1][2].extend(["--config", str(b / "twice.toml")])
+    csv("zero.parquet", b"", binary=True, expect="zero.parquet': cannot be read")
+    csv("trunc.parquet", b"PAR1\x00\x01\x02truncated", binary=True, expect="trunc.parquet': cannot be read")
+    other = b / "unrelated"
+    other.mkdir()
+    (other / "notes.txt").write_text("hello\n")
+    (other / "meta.json").write_text("{}\n")
+    cases.append(("unrelated dir", other, [], "holds no CSV or Parquet table (found: meta.json, notes.txt)"))
+    csv("what.csv", "foo,bar\n1,2\n", expect="cannot tell what kind of table")
+    return cases
+
+
+def test_bad_input_is_one_line_exit_2_and_no_report(tmp_path, capsys):
+    for name, path, extra, expect in _bad_inputs(tmp_path):
+        out = tmp_path / f"{name}.report"
+        code, stdout, err = _run(["audit", str(path), *extra, "--json", str(out.with_suffix(".json")),
+                                  "--html", str(out.with_suffix(".html")), "-q"], capsys)
+        assert code == 2, (name, err)
+        assert err.startswith("reidcheck: error: ") and err.count("\n") == 1, (name, err)
+        assert expect in err, (name, err)
+        assert "Traceback" not in err and stdout == ""
+        assert not out.with_suffix(".json").exists() and not out.with_suffix(".html").exists(), name
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], name   # no temp files left
+
+
+def test_outputs_of_every_format(releases, capsys, tmp_path):
+    paths = {fmt: tmp_path / f"r.{ext}" for fmt, ext in
+             (("json", "json"), ("html", "html"), ("sarif", "sarif"), ("junit", "xml"), ("markdown", "md"))}
+    args = ["audit", str(releases / "hash"), "-q"]
+    for fmt, p in paths.items():
+        args += [f"--{fmt}", str(p)]
+    assert main(args) == 1
+    for fmt, p in paths.items():
+        assert p.stat().st_size > 200, fmt
+    shutil.rmtree(tmp_path)

@@ -1,0 +1,33 @@
+"""`reidcheck demo`: the README's main job, on a small population."""
+
+from __future__ import annotations
+
+import json
+
+from reidcheck.cli import main
+
+
+def test_demo_writes_the_whole_job(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "-n", "1500", "-d", "7", "--seed", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "Privacy–utility comparison" in printed and "report.html" in printed
+    reports = {p.stem: json.loads(p.read_text()) for p in (out / "reports").glob("*.json")}
+    assert set(reports) == {"1-naive-hash", "2-keyed-hash", "3-district-day", "4-aggregate"}
+    assert reports["1-naive-hash"]["verdict"] == "fail"
+    failed = {f["rule_id"] for f in reports["1-naive-hash"]["findings"] if f["status"] == "fail"}
+    assert {"RC201", "RC301"} <= failed                      # hashing the phone number is not enough
+    assert "RC301" not in {f["rule_id"] for f in reports["2-keyed-hash"]["findings"] if f["status"] == "fail"}
+    assert reports["4-aggregate"]["verdict"] == "pass"
+    html = (out / "report.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and "FAIL" in html and "data:image/png;base64," in html
+    assert reports["1-naive-hash"]["comparison"]["releases"][0]["name"].startswith("1-naive-hash")
+    truth = sorted(p.name for p in (out / "releases").iterdir() if p.is_file())
+    assert truth == [f"{n}.TRUTH-MAP-SECRET.parquet" for n in ("1-naive-hash", "2-keyed-hash", "3-district-day")]
+    # re-running replaces the earlier demo; a foreign non-empty directory is refused
+    assert main(["demo", "--out", str(out), "-n", "300", "-d", "2", "-q"]) == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "keep.txt").write_text("mine")
+    assert main(["demo", "--out", str(other), "-q"]) == 2
+    assert (other / "keep.txt").read_text() == "mine"
