@@ -92,7 +92,7 @@ def demo(
 
     validate_params(subscribers, days, seed)
     t0 = time.perf_counter()
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     bar = _progress(1, "demo", quiet)
     step = None
     if bar is not None:
@@ -118,7 +118,8 @@ def demo(
         t.add_column(col)
     for name, what, _ in DEMO_RELEASES:
         rep = res["reports"][name]
-        failed = ", ".join(f"{f['rule_id']} {f['rule']}" for f in rep["findings"] if f["status"] == "fail")
+        failed = ", ".join(dict.fromkeys(f"{f['rule_id']} {f['rule']}" for f in rep["findings"]
+                                         if f["status"] == "fail"))
         colour = "red" if rep["verdict"] == "fail" else "green"
         t.add_row(name, what, f"[bold {colour}]{rep['verdict'].upper()}[/]", failed or "-")
     console.print(t)

@@ -115,7 +115,8 @@ def print_comparison(comp, console: Console | None = None) -> None:
     t = Table(title=f"Privacy–utility comparison (ε_{p}: share of targets singled out by {p} points)")
     for col in ("release", f"ε_{p} [95% CI]", "correct", "hash reversed", "k", "records kept",
                 "spatial err km", "temporal err min", "count err", "OD err"):
-        t.add_column(col, no_wrap=True, overflow="ellipsis" if col == "release" else "fold")
+        t.add_column(col, no_wrap=True, overflow="ellipsis" if col == "release" else "fold",
+                     max_width=34 if col == "release" else None)
     for row in comp.rows:
         a, u = row["attacks"], row["utility"]
         r = (a.get("unicity") or a.get("aggregate_exposure"))

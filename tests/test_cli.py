@@ -78,24 +78,6 @@ def test_console_script_entry_point(tmp_path):
     assert r.stdout == ""
 
 
-def test_demo_runs(tmp_path, capsys):
-    out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--subscribers", "300", "--days", "2"]) == 0
-    assert "Synthetic population" in capsys.readouterr().out
-
-
-def test_demo_replaces_its_own_output_but_not_other_directories(tmp_path, capsys):
-    out = tmp_path / "demo"
-    args = ["demo", "--out", str(out), "--subscribers", "100", "--days", "1", "-q"]
-    assert main(args) == 0
-    assert main(args) == 0  # an earlier demo population is replaced
-    other = tmp_path / "mine"
-    other.mkdir()
-    (other / "notes.txt").write_text("keep")
-    assert main(["demo", "--out", str(other), "--subscribers", "100", "--days", "1", "-q"]) == 2
-    assert (other / "notes.txt").read_text() == "keep"
-
-
 @pytest.fixture(scope="module")
 def pop_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("attack") / "pop"
