@@ -173,4 +173,17 @@ def test_outputs_of_every_format(releases, capsys, tmp_path):
     assert main(args) == 1
     for fmt, p in paths.items():
         assert p.stat().st_size > 200, fmt
+    import jsonschema
+    from pathlib import Path
+    import xml.etree.ElementTree as ET
+
+    sarif_schema = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
+    sarif = json.loads(paths["sarif"].read_text())
+    jsonschema.Draft7Validator(sarif_schema).validate(sarif)
+    rep = json.loads(paths["json"].read_text())
+    results = sarif["runs"][0]["results"]
+    assert sum(r["level"] == "error" for r in results) == rep["summary"]["failed"]
+    suites = ET.parse(paths["junit"]).getroot()
+    assert int(suites.get("tests")) == len(rep["findings"]) and int(suites.get("failures")) == rep["summary"]["failed"]
+    assert paths["markdown"].read_text().startswith("**FAIL**")
     shutil.rmtree(tmp_path)
