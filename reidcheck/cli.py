@@ -21,6 +21,17 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 err_console = Console(stderr=True)
 
 
+def _steps(label: str, quiet: bool):
+    """A spinner on stderr whose text follows the current step: (step function or None, stop)."""
+    bar = _progress(1, label, quiet)
+    if bar is None:
+        return None, lambda: None
+    progress, task = bar
+    progress.update(task, total=None)
+    progress.start()
+    return (lambda text: progress.update(task, description=text)), progress.stop
+
+
 def _progress(total: int, label: str, quiet: bool):
     """A rich progress bar on stderr, or None when stderr is not a terminal or --quiet is set."""
     if quiet or not sys.stderr.isatty():
@@ -93,21 +104,12 @@ def demo(
     validate_params(subscribers, days, seed)
     t0 = time.perf_counter()
     console = Console(width=None if sys.stdout.isatty() else 160)
-    bar = _progress(1, "demo", quiet)
-    step = None
-    if bar is not None:
-        progress, task = bar
-        progress.update(task, total=None)
-        progress.start()
-
-        def step(label: str) -> None:
-            progress.update(task, description=label)
+    step, stop = _steps("demo", quiet)
     try:
         res = _guard(lambda: run_demo(out, subscribers, days, seed, console=console, progress=step,
                                       write=_write_reports))
     finally:
-        if bar is not None:
-            bar[0].stop()
+        stop()
     if quiet:
         return
     print_comparison(res["comparison"], console)
@@ -304,20 +306,11 @@ def audit(
     validate_policy_against(policy)
     eng = get_engine(engine)
     show_progress = not quiet and json_path != "-"
-    bar = _progress(1, "auditing", not show_progress)
-    step = None
-    if bar is not None:
-        progress, task = bar
-        progress.update(task, total=None)
-        progress.start()
-
-        def step(label: str) -> None:
-            progress.update(task, description=label)
+    step, stop = _steps("auditing", not show_progress)
     try:
         report = _guard(lambda: run_audit(eng, input_path, policy, progress=step, utc_offset=utc_offset))
     finally:
-        if bar is not None:
-            bar[0].stop()
+        stop()
     _write_reports(report, {"json": json_path, "html": html, "sarif": sarif, "junit": junit, "markdown": markdown})
     if json_path == "-":
         from .report.json_report import render_json

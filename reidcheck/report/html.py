@@ -15,9 +15,9 @@ import io
 import re
 
 from . import RULES
+from .markdown import _is_rate, _num, _pct, measured
 
 _PERSONAL = re.compile(r"\+?92\d{10}|03\d{9}|\d{5}-\d{7}-\d")
-_RATE_METRICS = {"unique_rate", "reversed_share", "prosecutor_risk", "correct_rate", "linked_rate"}
 _STATUS = {"fail": ("FAIL", 0), "pass": ("PASS", 1), "not_applicable": ("NOT APPLICABLE", 2)}
 _DPI = 100
 
@@ -71,34 +71,8 @@ def _t(value) -> str:
     return html.escape(mask(str(value)))
 
 
-def _pct(x: float) -> str:
-    p = 100 * x
-    s = f"{p:.2g}" if 0 < abs(p) < 1 else f"{p:.1f}"
-    return (s[:-2] if s.endswith(".0") else s) + "%"
-
-
-def _num(x) -> str:
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        return str(x)
-    if isinstance(x, int) or float(x).is_integer():
-        return f"{int(x):,}"
-    return f"{x:.3g}"
-
-
-def _is_rate(finding: dict) -> bool:
-    m = finding.get("metric") or ""
-    return m in _RATE_METRICS or m.endswith(("_rate", "_share"))
-
-
 def _measured(f: dict) -> str:
-    if f.get("value") is None:
-        return "not measured"
-    fmt = _pct if _is_rate(f) else _num
-    text = fmt(f["value"])
-    if f.get("interval"):
-        lo, hi = f["interval"]
-        text += f" (95% interval {fmt(lo)}\N{EN DASH}{fmt(hi)})"
-    return text
+    return measured(f, ci_label="95% interval")
 
 
 def _threshold(f: dict) -> str:

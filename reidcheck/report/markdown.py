@@ -35,7 +35,7 @@ def _num(x) -> str:
     return f"{x:.3g}"
 
 
-def measured(finding: dict) -> str:
+def measured(finding: dict, ci_label: str = "95% CI") -> str:
     """The measured value with its 95% interval when there is one, e.g. ``94.1% (95% CI 93.6–94.6%)``."""
     if finding.get("value") is None:
         return "not measured"
@@ -43,7 +43,7 @@ def measured(finding: dict) -> str:
     text = fmt(finding["value"])
     if finding.get("interval"):
         lo, hi = finding["interval"]
-        text += f" (95% CI {fmt(lo)}\N{EN DASH}{fmt(hi)})"
+        text += f" ({ci_label} {fmt(lo)}\N{EN DASH}{fmt(hi)})"
     return text
 
 
