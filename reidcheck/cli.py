@@ -326,6 +326,44 @@ def audit(
             raise Exit(code)
 
 
+@app.command()
+def bench(
+    name: str = typer.Argument(..., metavar="NAME", help="demontjoye2013, farzanehfar2021, zangbolot2011, golle2009, "
+                                                         "sweeney2000, hash-reversal, realdata, peers; all; or "
+                                                         "results (regenerate RESULTS.md only)."),
+    quick: bool = typer.Option(False, "--quick", help="Small sizes (what CI runs); figures are noisier."),
+    seed: int = typer.Option(7, "--seed"),
+    out: Path = typer.Option(Path("benchmarks/results"), "--out", help="Where NAME.json and NAME.png go; "
+                                                                      "RESULTS.md goes beside a folder named "
+                                                                      "results, else inside it."),
+    cache: Path = typer.Option(Path("benchmarks/data"), "--cache", help="Generated populations are kept here."),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Reproduce a published re-identification result: NAME.json, NAME.png and a row in RESULTS.md."""
+    from . import bench as benchmarks
+
+    if seed < 0:
+        raise UsageError(f"Option `--seed` must be a non-negative integer. Got {seed} instead.")
+    names = list(benchmarks.BENCHMARKS) if name == "all" else ([] if name == "results" else [name])
+    for n in names:
+        benchmarks.get(n)
+    log = (lambda msg: None) if quiet else (lambda msg: err_console.print(f"[dim]{msg}[/]"))
+    for n in names:
+        ctx = benchmarks.Context(quick=quick, seed=seed, out=out, cache=cache, log=log,
+                                 shared_data=benchmarks.shared_data_dir())
+        doc = benchmarks.run(n, ctx)
+        if not quiet:
+            console = Console()
+            console.print(f"[bold]{doc['name']}[/] ({doc['elapsed_s']:.0f} s) → {out / (n + '.json')}")
+            for r in doc["rows"]:
+                console.print(f"  {r['quantity']}: ours {r['ours']} | published {r['published']} | {r['agreement']}")
+    if not out.is_dir():
+        raise UsageError(f"Results folder '{out}' does not exist.")
+    path = benchmarks.write_results_md(out)
+    if not quiet:
+        Console().print(f"RESULTS: {path}")
+
+
 attack_app = typer.Typer(no_args_is_help=True, help="Run one re-identification attack and report its result.")
 app.add_typer(attack_app, name="attack")
 
