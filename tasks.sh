@@ -36,7 +36,7 @@ setup_peers() {  # peer tools compared against in the tests, each pinned, in the
 
 case "${1:-}" in
   demo)  shift; setup "dev"; exec .venv/bin/reidcheck demo "$@" ;;
-  test)  shift; setup "dev"; setup_peers; exec .venv/bin/python -m pytest "$@" ;;
+  test)  shift; setup "${REIDCHECK_EXTRAS:-dev}"; setup_peers; exec .venv/bin/python -m pytest "$@" ;;
   bench) shift; setup "dev"; exec .venv/bin/python benchmarks/generate.py "$@" ;;
   *) echo "usage: bash tasks.sh demo|test|bench [args...]" >&2; exit 2 ;;
 esac

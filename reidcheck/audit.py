@@ -300,8 +300,8 @@ class Auditor:
             return
         self.step(f"{table.name}: travel")
         r = table.roles
-        trips = self.engine.query(f'SELECT CAST("{r["user"]}" AS VARCHAR) AS pid, CAST("{r["country"]}" AS VARCHAR) '
-                                  f'AS country, CAST("{r["month"]}" AS VARCHAR) AS month FROM tbl')
+        trips = self.engine.query(f'SELECT CAST("{r["user"]}" AS STRING) AS pid, CAST("{r["country"]}" AS STRING) '
+                                  f'AS country, CAST("{r["month"]}" AS STRING) AS month FROM tbl')
         rule = self.policy.rule("RC501")
         if trips.empty:
             self.add("RC501", table, metric=None, value=None, interval=None, params={}, status="not_applicable",
@@ -334,7 +334,7 @@ class Auditor:
             if low in NAME_COLS or low in ID_COLS:
                 flagged.append(f"{c} (by name)")
                 continue
-            sample = self.engine.query(f'SELECT CAST("{c}" AS VARCHAR) AS v FROM tbl WHERE "{c}" IS NOT NULL LIMIT 2000')
+            sample = self.engine.query(f'SELECT CAST("{c}" AS STRING) AS v FROM tbl WHERE "{c}" IS NOT NULL LIMIT 2000')
             vals = sample["v"].astype(str).str.strip()
             if len(vals) and (vals.str.match(PHONE).mean() > 0.5 or vals.str.match(CNIC).mean() > 0.5):
                 flagged.append(f"{c} (by content)")
@@ -348,7 +348,7 @@ class Auditor:
         col = table.roles.get("user")
         if not self.policy.enabled("RC301") or not col or table.kind not in ("trajectory", "travel", "tabular"):
             return
-        values = self.engine.query(f'SELECT DISTINCT CAST("{col}" AS VARCHAR) AS p FROM tbl')["p"].dropna()
+        values = self.engine.query(f'SELECT DISTINCT CAST("{col}" AS STRING) AS p FROM tbl')["p"].dropna()
         self._pseudonyms[table.name] = values.astype(str).str.strip().str.lower()
 
     def reverse_all(self) -> None:

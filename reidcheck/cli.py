@@ -21,6 +21,18 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 err_console = Console(stderr=True)
 
 
+@app.callback()
+def _global(spark_master: Optional[str] = typer.Option(
+        None, "--spark-master", envvar="REIDCHECK_SPARK_MASTER",
+        help="Spark master URL for --engine spark (default local[*]; 'submit': the one spark-submit was given).")
+) -> None:
+    """Measure how easily people in an 'anonymized' telecom export can be re-identified."""
+    import os
+
+    if spark_master:
+        os.environ["REIDCHECK_SPARK_MASTER"] = spark_master
+
+
 def _steps(label: str, quiet: bool):
     """A spinner on stderr whose text follows the current step: (step function or None, stop)."""
     bar = _progress(1, label, quiet)
@@ -182,7 +194,7 @@ def compare(
     png_path: Optional[Path] = typer.Option(None, "--png", help="Plot (default: beside --json, .png)."),
     seed: int = typer.Option(0, "--seed"),
     table: str = typer.Option("cdr", "--table", help="Event table: cdr or pings."),
-    engine: str = typer.Option("duckdb", "--engine", help="Engine: duckdb."),
+    engine: str = typer.Option("duckdb", "--engine", help="Engine: duckdb, or spark (pip install 'reidcheck[spark]'; master from --spark-master)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar, no terminal table."),
 ) -> None:
     """Every strategy of a plan × every attack that applies: a privacy–utility table (JSON, Markdown, PNG)."""
@@ -278,7 +290,7 @@ def audit(
     utc_offset: Optional[float] = typer.Option(None, "--utc-offset", help="Local time = UTC + hours (default: 5 "
                                                                           "for generated data, else 0)."),
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when the policy is violated."),
-    engine: str = typer.Option("duckdb", "--engine", help="Engine: duckdb."),
+    engine: str = typer.Option("duckdb", "--engine", help="Engine: duckdb, or spark (pip install 'reidcheck[spark]'; master from --spark-master)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar, no terminal summary."),
 ) -> None:
     """Run the attacks that fit an export and judge them against a policy: exit 0 pass, 1 violated, 2 error."""
@@ -287,6 +299,9 @@ def audit(
     from .policy import load_policy
     from .report import RULES
 
+    if engine != "duckdb":
+        raise UsageError("`reidcheck audit` runs on the duckdb engine; on Spark run the checks one by one with "
+                         "`reidcheck attack ... --engine spark`.")
     policy = load_policy(config)
     if seed is not None:
         if seed < 0:
@@ -436,7 +451,7 @@ _common = {
     "utc_offset": typer.Option(None, "--utc-offset", help="Local time = UTC + this many hours "
                                                          "(default: 5 for generated populations, else 0)."),
     "json": typer.Option(None, "--json", help="Write the JSON result to PATH, or to stdout with '-'."),
-    "engine": typer.Option("duckdb", "--engine", help="Engine: duckdb."),
+    "engine": typer.Option("duckdb", "--engine", help="Engine: duckdb, or spark (pip install 'reidcheck[spark]'; master from --spark-master)."),
     "quiet": typer.Option(False, "--quiet", "-q", help="No terminal table."),
 }
 
@@ -644,7 +659,7 @@ def attack_hash_reversal(
     def pseudonyms(relation: str, source: str) -> list:
         if column not in eng.columns(relation):
             raise InputError(f"File '{source}': column '{column}' not found.")
-        return eng.query(f'SELECT DISTINCT CAST("{column}" AS VARCHAR) AS p FROM {relation}')["p"].dropna().tolist()
+        return eng.query(f'SELECT DISTINCT CAST("{column}" AS STRING) AS p FROM {relation}')["p"].dropna().tolist()
 
     values = _guard(lambda: pseudonyms("tbl", info["file"]))
     result = attack.run(values, reveal=reveal)
@@ -714,7 +729,7 @@ def attack_travel(
     _guard(lambda: load_table(eng, path, delimiter=delimiter, relation="__trips"))
     cols = set(eng.columns("__trips"))
     if {"subscriber_id", "depart_date", "country"} <= cols:
-        sql = "SELECT CAST(subscriber_id AS VARCHAR) AS pid, country, CAST(depart_date AS VARCHAR) AS month FROM __trips"
+        sql = "SELECT CAST(subscriber_id AS STRING) AS pid, country, CAST(depart_date AS STRING) AS month FROM __trips"
     elif {"pid", "country", "month"} <= cols:
         sql = "SELECT pid, country, month FROM __trips"
     else:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputError, UsageError
+from .errors import InputError, ReidcheckError, UsageError
 
 ROLES = ("user", "time", "place", "lat", "lon")
 
@@ -126,8 +126,16 @@ def _reader_sql(path: Path, preset: dict | None) -> str:
     raise InputError(f"File '{path}': unknown format (expected .parquet, .csv, .tsv, optionally .gz).")
 
 
+def is_uri(path) -> bool:
+    """``hdfs://…``, ``s3a://…``, ``file://…``: paths only an engine like Spark reads."""
+    return "://" in str(path)
+
+
 def resolve_input(path, table: str = "cdr") -> tuple[Path, Path | None, dict]:
-    """A population directory → its ``table`` file, cells file and manifest; a file → itself."""
+    """A population directory → its ``table`` file, cells file and manifest; a file → itself.
+    A URI (``hdfs://``, ``s3a://``) is passed on as it is (a file or a dataset folder of the table)."""
+    if is_uri(path):
+        return path, None, {}
     path = Path(path)
     if not path.exists():
         raise InputError(f"Input '{path}' does not exist.")
@@ -177,6 +185,11 @@ def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, tab
         mapping = Mapping(**preset["mapping"])
     elif isinstance(mapping, str):
         mapping = Mapping.parse(mapping)
+    if reader is None and engine.name != "duckdb":
+        if preset is not None:
+            raise UsageError(f"Preset formats are read by the duckdb engine only; convert '{file}' to Parquet first.")
+        engine.register(f"__file_{relation}", file if is_uri(file) else Path(file))
+        reader = f"__file_{relation}"
     reader = reader or _reader_sql(file, preset)
     try:
         engine.register("__raw", f"SELECT * FROM {reader} LIMIT 0")
@@ -204,8 +217,8 @@ def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, tab
     if _is_integer(ctype["user"]):
         uid = f"CAST({_q(mapping.user)} AS BIGINT)"
     else:
-        uid = f"DENSE_RANK() OVER (ORDER BY CAST({_q(mapping.user)} AS VARCHAR))"
-    t = _time_sql(_q(mapping.time), ctype["time"], mapping.time_unit)
+        uid = f"DENSE_RANK() OVER (ORDER BY CAST({_q(mapping.user)} AS STRING))"
+    t = _time_sql(_q(mapping.time), ctype["time"], mapping.time_unit, engine.name)
     place = "CAST(NULL AS BIGINT)"
     if mapping.place:
         col = _q(mapping.place)
@@ -214,7 +227,7 @@ def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, tab
         elif preset is not None:  # numeric ids read as text
             place = f"TRY_CAST({col} AS BIGINT)"
         else:
-            place = f"DENSE_RANK() OVER (ORDER BY CAST({col} AS VARCHAR))"
+            place = f"DENSE_RANK() OVER (ORDER BY CAST({col} AS STRING))"
     lat = f"TRY_CAST({_q(mapping.lat)} AS DOUBLE)" if mapping.lat else "CAST(NULL AS DOUBLE)"
     lon = f"TRY_CAST({_q(mapping.lon)} AS DOUBLE)" if mapping.lon else "CAST(NULL AS DOUBLE)"
     engine.drop("__raw")
@@ -253,13 +266,17 @@ def _is_integer(duck_type: str) -> bool:
                                  "USMALLINT", "UINTEGER", "UBIGINT")
 
 
-def _time_sql(col: str, duck_type: str, unit: str) -> str:
+def _time_sql(col: str, duck_type: str, unit: str, engine: str = "duckdb") -> str:
+    """Epoch seconds of a time column (the one engine-specific expression of the loader)."""
     ty = duck_type.upper()
-    if ty.startswith("TIMESTAMP") or ty == "DATE":
-        return f"CAST(FLOOR(epoch(CAST({col} AS TIMESTAMPTZ))) AS BIGINT)"
     if _is_integer(ty) or ty in ("DOUBLE", "FLOAT", "DECIMAL") or ty.startswith("DECIMAL"):
         div = {"s": 1, "ms": 1000, "us": 1_000_000}[unit]
         return f"CAST(FLOOR({col} / {div}) AS BIGINT)"
+    if engine == "spark":   # session time zone is UTC: zone-less times are UTC, as on DuckDB
+        cast = "CAST" if ty.startswith("TIMESTAMP") or ty == "DATE" else "TRY_CAST"
+        return f"CAST(unix_timestamp({cast}({col} AS TIMESTAMP)) AS BIGINT)"
+    if ty.startswith("TIMESTAMP") or ty == "DATE":
+        return f"CAST(FLOOR(epoch(CAST({col} AS TIMESTAMPTZ))) AS BIGINT)"
     return f"CAST(FLOOR(epoch(TRY_CAST({col} AS TIMESTAMPTZ))) AS BIGINT)"
 
 
@@ -277,6 +294,8 @@ def _validate_events(engine, file: Path, mapping: Mapping, relation: str) -> Non
         + f" FROM {relation}").iloc[0]
     for i, (cond, col, what) in enumerate(checks):
         n = int(counts[f"c{i}"] or 0)
+        if n and engine.name != "duckdb":   # row order is not defined on a distributed engine
+            raise InputError(f"File '{file}', column '{col}': {n:,} row(s) where the value {what}.")
         if n:
             first = engine.query(f"SELECT MIN(rn) AS first FROM (SELECT ({cond}) AS bad, "
                                  f"ROW_NUMBER() OVER () AS rn FROM {relation}) x WHERE bad")["first"][0]
@@ -293,11 +312,22 @@ def load_table(engine, path, *, delimiter: str | None = None, relation: str = "t
     if isinstance(path, pd.DataFrame):
         engine.register(relation, path)
         return {"file": "<DataFrame>", "rows": len(path), "columns": list(path.columns)}
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"Input '{path}' does not exist.")
-    if path.is_dir():
-        raise InputError(f"Input '{path}' is a directory; give the table's file.")
+    if not (is_uri(path) and engine.name != "duckdb"):
+        path = Path(path)
+        if not path.exists():
+            raise InputError(f"Input '{path}' does not exist.")
+        if path.is_dir():
+            raise InputError(f"Input '{path}' is a directory; give the table's file.")
+    if engine.name != "duckdb":      # Spark: the engine's own readers (CSV values kept as text)
+        try:
+            engine.register_table_file(relation, str(path), delimiter=delimiter)
+            cols = list(engine.columns(relation))
+            rows = int(engine.query(f"SELECT COUNT(*) AS n FROM {relation}")["n"][0])
+        except ReidcheckError:
+            raise
+        except Exception as exc:
+            raise InputError(f"File '{path}': cannot be read ({str(exc).splitlines()[0][:200]}).") from None
+        return {"file": str(path), "rows": rows, "columns": cols}
     p = str(path).replace("'", "''")
     low = p.lower()
     if low.endswith((".parquet", ".pq")):

@@ -193,7 +193,7 @@ class TCloseness:
         t0 = time.perf_counter()
         keys = ", ".join(_q(c) for c in qi)
         s = _q(self.sensitive)
-        sv = f"COALESCE(CAST({s} AS VARCHAR), '<missing>')"   # a missing sensitive value is a value too
+        sv = f"COALESCE(CAST({s} AS STRING), '<missing>')"   # a missing sensitive value is a value too
         glob = engine.query(f"SELECT {sv} AS sv, COUNT(*) AS f FROM {relation} GROUP BY {sv}")
         numeric = pd.to_numeric(glob["sv"], errors="coerce")
         ordered = self.ordered if self.ordered is not None else bool(numeric.notna().all() and len(glob) > 1)

@@ -24,7 +24,7 @@ class Engine(Protocol):
     def query(self, sql: str) -> pd.DataFrame: ...
 
 
-ENGINES = ("duckdb",)
+ENGINES = ("duckdb", "spark")
 
 
 def get_engine(name: str = "duckdb", **options) -> Engine:
@@ -32,4 +32,10 @@ def get_engine(name: str = "duckdb", **options) -> Engine:
         from .duckdb_engine import DuckDBEngine
 
         return DuckDBEngine(**options)
+    if name == "spark":
+        try:
+            from .spark_engine import SparkEngine
+        except ImportError:
+            raise UsageError("Engine 'spark' needs the spark extra: pip install 'reidcheck[spark]'.") from None
+        return SparkEngine(**options)
     raise UsageError(f"Parameter `engine` must be one of {', '.join(ENGINES)}. Got {name!r} instead.")
