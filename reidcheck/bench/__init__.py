@@ -32,8 +32,8 @@ BENCHMARKS = {
     "farzanehfar2021": "farzanehfar2021",
     "zangbolot2011": "zangbolot2011",
     "golle2009": "golle2009",
-    "sweeney2000": "sweeney2000",
-    "hash-reversal": "hash_reversal",
+    "sweeney2000": "sweeney",
+    "hash-reversal": "hashrev",
     "realdata": "realdata",
     "peers": "peers",
 }
