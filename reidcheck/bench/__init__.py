@@ -34,7 +34,7 @@ BENCHMARKS = {
     "golle2009": "golle2009",
     "sweeney2000": "sweeney",
     "hash-reversal": "hashrev",
-    "realdata": "realdata",
+    "realdata": "real",
     "peers": "peers",
 }
 
