@@ -28,7 +28,7 @@ from ..errors import UsageError
 
 #: CLI name → module (imported lazily).
 BENCHMARKS = {
-    "demontjoye2013": "demontjoye2013",
+    "demontjoye2013": "montjoye",
     "farzanehfar2021": "farzanehfar2021",
     "zangbolot2011": "zangbolot2011",
     "golle2009": "golle2009",
