@@ -29,7 +29,7 @@ from ..errors import UsageError
 #: CLI name → module (imported lazily).
 BENCHMARKS = {
     "demontjoye2013": "montjoye",
-    "farzanehfar2021": "farzanehfar2021",
+    "farzanehfar2021": "farzanehfar",
     "zangbolot2011": "zangbolot2011",
     "golle2009": "golle2009",
     "sweeney2000": "sweeney",
