@@ -39,10 +39,9 @@ def run(ctx) -> dict:
     traj_args = ["--quick"] if ctx.quick else []
     if ctx.quick and not (ROOT / "benchmarks" / ".venv-skmob" / "bin" / "python").exists():
         traj_args.append("--skip-skmob")
-    traj = _script("attacks_trajectory.py", traj_args, ctx.out / ".peers_trajectory.json", ctx.log)
-    tab = _script("attacks_tabular.py", ["--quick"] if ctx.quick else [], ctx.out / ".peers_tabular.json", ctx.log)
-    for f in (".peers_trajectory.json", ".peers_tabular.json"):
-        (ctx.out / f).unlink(missing_ok=True)
+    # the scripts' own outputs are kept beside ours: the raw measurements of this run
+    traj = _script("attacks_trajectory.py", traj_args, ctx.out / "peers_trajectory.raw.json", ctx.log)
+    tab = _script("attacks_tabular.py", ["--quick"] if ctx.quick else [], ctx.out / "peers_tabular.raw.json", ctx.log)
 
     sk = [r for r in traj.get("skmob_comparison") or []]
     checks = tab["checks"] if isinstance(tab["checks"], list) else [tab["checks"]]
@@ -57,8 +56,9 @@ def run(ctx) -> dict:
     for r in sk:
         done = not r.get("skmob_timed_out")
         rows.append({"quantity": f"scikit-mobility LocationTimeAttack k=2, {r['targets']} targets, {r['users']:,} users",
-                     "ours": f"{r['ours_attack_s']:.2f} s", "published": f"skmob {r['skmob_attack_s']:.1f} s"
-                     if done else f"skmob killed at {r.get('skmob_s', 0):.0f} s",
+                     "ours": f"{r['ours_attack_s']:.2f} s" if r.get("ours_attack_s") is not None else "n/a",
+                     "published": f"skmob {r['skmob_attack_s']:.1f} s"
+                     if done else f"skmob killed at the {r.get('timeout_s') or 300:.0f} s limit",
                      "agreement": f"{r['ratio_attack_skmob_over_ours']:.0f}× faster" if done and
                      r.get("ratio_attack_skmob_over_ours") else "peer did not finish",
                      "note": "same rows, same targets; skmob's risk values are not compared (its 'Hour' bins by day)"})
