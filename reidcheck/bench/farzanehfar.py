@@ -33,6 +33,8 @@ def run(ctx) -> dict:
     ids = np.sort(engine.query(f"SELECT DISTINCT uid FROM {inp.relation}")["uid"].to_numpy(np.int64))
     order = np.random.default_rng(np.random.SeedSequence(ctx.seed)).permutation(ids)   # nested subsamples
     sizes = [s for s in sizes if s <= len(ids)]
+    if not ctx.quick and sizes[-1] < len(ids):      # the whole population (users with at least one record)
+        sizes.append(int(len(ids)))
     points = []
     for s in sizes:
         engine.register("__sample", pd.DataFrame({"uid": np.sort(order[:s])}))
