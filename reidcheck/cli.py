@@ -236,8 +236,6 @@ def compare(
 def _write_reports(report: dict, outputs: dict) -> None:
     """Render every requested format in memory first, then write each file whole (temp + rename):
     an error leaves no report behind."""
-    import os
-    import tempfile
 
     rendered = {}
     for fmt, path in outputs.items():
@@ -258,14 +256,13 @@ def _write_reports(report: dict, outputs: dict) -> None:
         elif fmt == "markdown":
             from .report.markdown import render_markdown
             rendered[path] = render_markdown(report)
+    from .io import write_text_atomic
+
     for path, text in rendered.items():
         target = Path(path)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, target)
+            write_text_atomic(target, text)
         except OSError as exc:
             raise UsageError(f"Cannot write report '{path}': {exc.strerror or exc}.") from None
 
@@ -400,8 +397,6 @@ def _load(engine_name: str, input_path: Path, mapping: Optional[str], table: str
 def _emit(results, json_path: Optional[str], quiet: bool) -> None:
     """JSON to a file (written whole, then renamed) or to stdout (`-`, nothing else there); a table otherwise."""
     import json
-    import os
-    import tempfile
 
     payload = [r.to_dict() for r in results]
     doc = payload[0] if len(payload) == 1 else payload
@@ -410,12 +405,10 @@ def _emit(results, json_path: Optional[str], quiet: bool) -> None:
         sys.stdout.write(text)
         return
     if json_path:
-        target = Path(json_path)
+        from .io import write_text_atomic
+
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent if str(target.parent) else ".")
-            with os.fdopen(fd, "w") as fh:
-                fh.write(text)
-            os.replace(tmp, target)
+            write_text_atomic(Path(json_path), text)
         except OSError as exc:
             raise UsageError(f"Cannot write JSON report '{json_path}': {exc.strerror or exc}.") from None
     if not quiet:

@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .anonymize.release import Release
 from .anonymize.strategies import apply_strategies, parse_strategy
 from .errors import InputError, UsageError
+from .io import read_toml, write_text_atomic
 from .privacy import aggregate_exposure, release_hash_reversal, release_kanon, release_unicity
 from .utility import original_figures, tabular_utility, trajectory_utility
 
@@ -85,12 +84,7 @@ class Plan:
 def load_plan(path) -> Plan:
     """Read a plan TOML file (see the module docstring); errors name the file and the entry."""
     path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"Plan file '{path}' does not exist.") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"Plan file '{path}': not valid TOML ({exc}).") from None
+    doc = read_toml(path, "Plan file")
     known = {"points", "targets", "reversal_budget", "k", "release"}
     extra = sorted(set(doc) - known)
     if extra:
@@ -255,20 +249,13 @@ def plot_png(comp: Comparison, path: Path) -> None:
     os.replace(buf, path)
 
 
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def write_outputs(comp: Comparison, json_path: Path | None, markdown_path: Path | None, png_path: Path | None) -> None:
     """Each file is written whole under a temporary name, then renamed."""
     try:
         if json_path is not None:
-            _write_text(json_path, json.dumps(comp.to_dict(), indent=2) + "\n")
+            write_text_atomic(json_path, json.dumps(comp.to_dict(), indent=2) + "\n")
         if markdown_path is not None:
-            _write_text(markdown_path, markdown(comp))
+            write_text_atomic(markdown_path, markdown(comp))
         if png_path is not None:
             plot_png(comp, png_path)
     except OSError as exc:

@@ -92,6 +92,36 @@ class TrajectoryInput:
     relation: str = "events"
 
 
+def write_text_atomic(path, text: str) -> None:
+    """Write ``text`` to ``path`` whole: a temporary sibling, renamed into place (never a partial file).
+    OSError propagates; callers turn it into their one-line error."""
+    import os
+    import tempfile
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_toml(path, what: str) -> dict:
+    """A TOML file as a dict; a missing or malformed file is one InputError naming ``what`` and the path."""
+    import tomllib
+
+    path = Path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{what} '{path}' does not exist.") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{what} '{path}': not valid TOML ({exc}).") from None
+
+
 def engine_error(file, exc: Exception) -> InputError:
     """A reading error of the engine as one line naming the file, column and line; never a value."""
     import re

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
+from .io import read_toml
 from .report import RULES
 
 DEFAULT_POLICY: dict = {
@@ -134,12 +135,7 @@ def load_policy(path: Path | None = None, start: Path | None = None) -> Policy:
         if path is None:
             return Policy()
     path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"Config file '{path}' does not exist.") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"Config file '{path}': not valid TOML ({exc}).") from None
+    doc = read_toml(path, "Config file")
     if path.name == "pyproject.toml":
         doc = doc.get("tool", {}).get("reidcheck")
         if doc is None:

@@ -27,23 +27,12 @@ import pandas as pd
 from scipy.spatial import cKDTree
 from scipy.stats import wasserstein_distance
 
+from synthetic.geography import EARTH_RADIUS_KM as EARTH_KM
+from synthetic.geography import haversine_km  # noqa: F401  (re-exported: utility's distance)
+from synthetic.geography import to_unit_xyz as _xyz
+
 from .anonymize.generalize import bin_start
 from .anonymize.release import Published, Release
-
-EARTH_KM = 6371.0088
-
-
-def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(np.asarray(lon2) - np.asarray(lon1))
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
-
-
-def _xyz(lat, lon):
-    la, lo = np.radians(np.asarray(lat, float)), np.radians(np.asarray(lon, float))
-    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
-
 
 def _summary(x: np.ndarray, digits: int = 3) -> dict | None:
     if len(x) == 0:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -10,14 +9,9 @@ import pytest
 
 from synthetic import generate
 
+from reidcheck.bench import shared_data_dir  # the one place that locates ../shared/data
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def shared_data_dir() -> Path | None:
-    """The one place that locates ``../shared/data`` (override with REIDCHECK_SHARED_DATA)."""
-    env = os.environ.get("REIDCHECK_SHARED_DATA")
-    path = Path(env) if env else REPO.parent / "shared" / "data"
-    return path if path.is_dir() else None
 
 
 @pytest.fixture(scope="session")

@@ -19,12 +19,12 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
+from ..io import write_text_atomic
 
 #: CLI name → module (imported lazily).
 BENCHMARKS = {
@@ -89,16 +89,9 @@ def run(name: str, ctx: Context) -> dict:
     return doc
 
 
-def _write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def write_result(doc: dict, out: Path) -> Path:
     path = out / f"{doc['name']}.json"
-    _write(path, json.dumps(doc, indent=2, default=float) + "\n")
+    write_text_atomic(path, json.dumps(doc, indent=2, default=float) + "\n")
     return path
 
 
@@ -135,7 +128,7 @@ def write_results_md(out: Path) -> Path:
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     path = results_md_path(out)
-    _write(path, "\n".join(lines))
+    write_text_atomic(path, "\n".join(lines))
     return path
 
 

@@ -15,7 +15,7 @@ import io
 import re
 
 from . import RULES
-from .markdown import _is_rate, _num, _pct, measured
+from .markdown import _is_rate, _num, _pct, measured, threshold
 
 _PERSONAL = re.compile(r"\+?92\d{10}|03\d{9}|\d{5}-\d{7}-\d")
 _STATUS = {"fail": ("FAIL", 0), "pass": ("PASS", 1), "not_applicable": ("NOT APPLICABLE", 2)}
@@ -76,11 +76,7 @@ def _measured(f: dict) -> str:
 
 
 def _threshold(f: dict) -> str:
-    th = f.get("threshold") or {}
-    if th.get("value") is None:
-        return "none"
-    word = "at most" if th.get("op") == "<=" else "at least"
-    return f"{word} {(_pct if _is_rate(f) else _num)(th['value'])}"
+    return threshold(f, words=True)
 
 
 def _duration(s) -> str:

@@ -47,12 +47,15 @@ def measured(finding: dict, ci_label: str = "95% CI") -> str:
     return text
 
 
-def threshold(finding: dict) -> str:
-    """The policy's threshold, e.g. ``≤ 10%`` or ``≥ 5``."""
+def threshold(finding: dict, words: bool = False) -> str:
+    """The policy's threshold, e.g. ``≤ 10%`` or ``≥ 5`` (``at most 10%`` with ``words``)."""
     th = finding.get("threshold") or {}
     if th.get("value") is None:
         return "none"
-    op = "\N{LESS-THAN OR EQUAL TO}" if th.get("op") == "<=" else "\N{GREATER-THAN OR EQUAL TO}"
+    if words:
+        op = "at most" if th.get("op") == "<=" else "at least"
+    else:
+        op = "\N{LESS-THAN OR EQUAL TO}" if th.get("op") == "<=" else "\N{GREATER-THAN OR EQUAL TO}"
     return f"{op} {(_pct if _is_rate(finding) else _num)(th['value'])}"
 
 
