@@ -32,6 +32,7 @@ from . import __version__
 from .errors import InputError, UsageError
 from .io import Mapping, load_table, load_trajectories
 from .policy import Policy, judge
+from .redact import column_list
 from .report import RULES
 
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".csv.gz", ".tsv", ".tsv.gz")
@@ -127,7 +128,7 @@ def classify(name: str, file: Path, columns: list[str], settings: dict) -> tuple
             kind = "tabular"
         else:
             raise InputError(f"File '{file}': cannot tell what kind of table this is (columns: "
-                             f"{', '.join(columns[:12])}); set `kind` and `mapping` under [tables.{name}] "
+                             f"{column_list(columns)}); set `kind` and `mapping` under [tables.{name}] "
                              "in reidcheck.toml.")
     return kind, roles
 
@@ -300,8 +301,9 @@ class Auditor:
             return
         self.step(f"{table.name}: travel")
         r = table.roles
-        trips = self.engine.query(f'SELECT CAST("{r["user"]}" AS STRING) AS pid, CAST("{r["country"]}" AS STRING) '
-                                  f'AS country, CAST("{r["month"]}" AS STRING) AS month FROM tbl')
+        q = self.engine.quote
+        trips = self.engine.query(f"SELECT CAST({q(r['user'])} AS STRING) AS pid, CAST({q(r['country'])} AS STRING) "
+                                  f"AS country, CAST({q(r['month'])} AS STRING) AS month FROM tbl")
         rule = self.policy.rule("RC501")
         if trips.empty:
             self.add("RC501", table, metric=None, value=None, interval=None, params={}, status="not_applicable",
@@ -315,7 +317,8 @@ class Auditor:
         if not self.policy.enabled("RC204"):
             return
         col = table.roles["count"]
-        v = self.engine.query(f'SELECT MIN(TRY_CAST("{col}" AS DOUBLE)) AS m, COUNT(*) AS n FROM tbl').iloc[0]
+        v = self.engine.query(f"SELECT MIN(TRY_CAST({self.engine.quote(col)} AS DOUBLE)) AS m, COUNT(*) AS n "
+                              "FROM tbl").iloc[0]
         smallest = None if pd.isna(v["m"]) else float(v["m"])
         if smallest is None:
             self.add("RC204", table, metric=None, value=None, interval=None, params={"column": col},
@@ -334,7 +337,8 @@ class Auditor:
             if low in NAME_COLS or low in ID_COLS:
                 flagged.append(f"{c} (by name)")
                 continue
-            sample = self.engine.query(f'SELECT CAST("{c}" AS STRING) AS v FROM tbl WHERE "{c}" IS NOT NULL LIMIT 2000')
+            qc = self.engine.quote(c)
+            sample = self.engine.query(f"SELECT CAST({qc} AS STRING) AS v FROM tbl WHERE {qc} IS NOT NULL LIMIT 2000")
             vals = sample["v"].astype(str).str.strip()
             if len(vals) and (vals.str.match(PHONE).mean() > 0.5 or vals.str.match(CNIC).mean() > 0.5):
                 flagged.append(f"{c} (by content)")
@@ -348,7 +352,7 @@ class Auditor:
         col = table.roles.get("user")
         if not self.policy.enabled("RC301") or not col or table.kind not in ("trajectory", "travel", "tabular"):
             return
-        values = self.engine.query(f'SELECT DISTINCT CAST("{col}" AS STRING) AS p FROM tbl')["p"].dropna()
+        values = self.engine.query(f"SELECT DISTINCT CAST({self.engine.quote(col)} AS STRING) AS p FROM tbl")["p"].dropna()
         self._pseudonyms[table.name] = values.astype(str).str.strip().str.lower()
 
     def reverse_all(self) -> None:
@@ -405,7 +409,7 @@ class Auditor:
 
 
 def _check_duplicates(engine, table: Table) -> None:
-    cols = ", ".join(f'"{c}"' for c in table.columns)
+    cols = ", ".join(engine.quote(c) for c in table.columns)
     n = engine.query(f"SELECT (SELECT COUNT(*) FROM tbl) - (SELECT COUNT(*) FROM (SELECT DISTINCT {cols} FROM tbl) d) AS n")
     dup = int(n["n"][0])
     if dup:
@@ -429,22 +433,26 @@ def run_audit(engine, input_path, policy: Policy, *, progress=None, utc_offset: 
     for f in files:
         name = _stem(f)
         settings = policy.table(name)
-        info = load_table(engine, f, delimiter=settings.get("delimiter"), materialize=False)
-        if info["rows"] == 0:
-            raise InputError(f"File '{f}': no data rows.")
+        info = load_table(engine, f, delimiter=settings.get("delimiter"), materialize=False,
+                          allow_empty=len(files) > 1)
+        if info["rows"] == 0:      # one empty table of a directory (e.g. no trips abroad): nothing to judge
+            ignored.append(f"{f.name} (no data rows)")
+            continue
         cols = [str(c) for c in info["columns"]]
         if len(cols) == 1 and settings.get("delimiter"):
-            raise InputError(f"File '{f}': a single column '{cols[0][:40]}' with delimiter "
+            raise InputError(f"File '{f}': a single column '{column_list(cols[:1])}' with delimiter "
                              f"{settings['delimiter']!r}; is the delimiter right?")
         kind, roles = classify(name, f, cols, settings)
         if settings.get("mapping"):
             for role, col in roles.items():
                 if col is not None and role in ("user", "time", "place", "lat", "lon") and col not in cols:
                     raise InputError(f"File '{f}': column '{col}' (the {role} column of the mapping) not found; "
-                                     f"columns are {', '.join(cols[:12])}.")
+                                     f"columns are {column_list(cols)}.")
         table = Table(name, f, kind, info["rows"], cols, settings, roles)
         auditor.collect_pseudonyms(table)
         tables.append(table)
+    if not tables:
+        raise InputError(f"Input '{input_path}': every table is empty (no data rows); nothing can be judged.")
     auditor.reverse_all()
     cells = next((t.file for t in tables if t.kind == "places"), None)
     for t in tables:

@@ -33,6 +33,25 @@ def _global(spark_master: Optional[str] = typer.Option(
         os.environ["REIDCHECK_SPARK_MASTER"] = spark_master
 
 
+def _output_file(value):
+    """Option callback: an output file path is validated when the command line is parsed, before any
+    work (``-`` is stdout)."""
+    if value is not None and str(value) != "-":
+        from .io import check_output
+
+        check_output(Path(value))
+    return value
+
+
+def _output_dir(value):
+    """Option callback: an output directory must not be an existing file or device."""
+    if value is not None:
+        from .io import check_output
+
+        check_output(Path(value), directory=True)
+    return value
+
+
 def _steps(label: str, quiet: bool):
     """A spinner on stderr whose text follows the current step: (step function or None, stop)."""
     bar = _progress(1, label, quiet)
@@ -60,7 +79,8 @@ def generate(
     subscribers: int = typer.Option(..., "--subscribers", "-n", help="Number of subscribers (≥ 1)."),
     days: int = typer.Option(..., "--days", "-d", help="Length of the window in days (≥ 1)."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random draw (same seed, same bytes)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output directory (created; must be empty)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output directory (created; must be empty).",
+                             callback=_output_dir),
     fmt: str = typer.Option("parquet", "--format", help="parquet or csv."),
     start: str = typer.Option("2025-01-06", "--start", help="First local (PKT) date of the window."),
     sites: Optional[int] = typer.Option(None, "--sites",
@@ -96,7 +116,8 @@ def generate(
 
 @app.command()
 def demo(
-    out: Path = typer.Option(Path("demo-output"), "--out", "-o", help="Where to write everything."),
+    out: Path = typer.Option(Path("demo-output"), "--out", "-o", help="Where to write everything.",
+                             callback=_output_dir),
     subscribers: int = typer.Option(5000, "--subscribers", "-n"),
     days: int = typer.Option(14, "--days", "-d"),
     seed: int = typer.Option(7, "--seed"),
@@ -118,8 +139,7 @@ def demo(
     console = Console(width=None if sys.stdout.isatty() else 160)
     step, stop = _steps("demo", quiet)
     try:
-        res = _guard(lambda: run_demo(out, subscribers, days, seed, console=console, progress=step,
-                                      write=_write_reports))
+        res = _guard(lambda: run_demo(out, subscribers, days, seed, progress=step))
     finally:
         stop()
     if quiet:
@@ -188,10 +208,12 @@ def compare(
     input_path: Path = typer.Argument(..., metavar="DIR", help="A population directory (reidcheck generate)."),
     plan_path: Optional[Path] = typer.Option(None, "--plan", help="Plan TOML (default: a plan covering every "
                                                                  "strategy family; see README)."),
-    json_path: Optional[str] = typer.Option(None, "--json", help="Write the comparison JSON to PATH, or stdout with '-'."),
-    markdown_path: Optional[Path] = typer.Option(None, "--markdown",
+    json_path: Optional[str] = typer.Option(None, "--json", help="Write the comparison JSON to PATH, or stdout with '-'.",
+                                            callback=_output_file),
+    markdown_path: Optional[Path] = typer.Option(None, "--markdown", callback=_output_file,
                                                  help="Markdown table (default: beside --json, .md)."),
-    png_path: Optional[Path] = typer.Option(None, "--png", help="Plot (default: beside --json, .png)."),
+    png_path: Optional[Path] = typer.Option(None, "--png", help="Plot (default: beside --json, .png).",
+                                            callback=_output_file),
     seed: int = typer.Option(0, "--seed"),
     table: str = typer.Option("cdr", "--table", help="Event table: cdr or pings."),
     engine: str = typer.Option("duckdb", "--engine", help="Engine: duckdb, or spark (pip install 'reidcheck[spark]'; master from --spark-master)."),
@@ -208,8 +230,8 @@ def compare(
         raise UsageError(f"Option `--seed` must be a non-negative integer. Got {seed} instead.")
     if json_path and json_path != "-":
         base = Path(json_path)
-        markdown_path = markdown_path or base.with_suffix(".md")
-        png_path = png_path or base.with_suffix(".png")
+        markdown_path = _output_file(markdown_path or base.with_suffix(".md"))
+        png_path = _output_file(png_path or base.with_suffix(".png"))
     eng = get_engine(engine)
     pop = _guard(lambda: read_population(input_path, table))
     bar = _progress(len(plan.releases), "comparing", quiet or json_path == "-")
@@ -233,40 +255,6 @@ def compare(
         print_comparison(comp)
 
 
-def _write_reports(report: dict, outputs: dict) -> None:
-    """Render every requested format in memory first, then write each file whole (temp + rename):
-    an error leaves no report behind."""
-
-    rendered = {}
-    for fmt, path in outputs.items():
-        if path is None or path == "-":
-            continue
-        if fmt == "json":
-            from .report.json_report import render_json
-            rendered[path] = render_json(report)
-        elif fmt == "html":
-            from .report.html import render_html
-            rendered[path] = render_html(report)
-        elif fmt == "sarif":
-            from .report.sarif import render_sarif
-            rendered[path] = render_sarif(report)
-        elif fmt == "junit":
-            from .report.junit import render_junit
-            rendered[path] = render_junit(report)
-        elif fmt == "markdown":
-            from .report.markdown import render_markdown
-            rendered[path] = render_markdown(report)
-    from .io import write_text_atomic
-
-    for path, text in rendered.items():
-        target = Path(path)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(target, text)
-        except OSError as exc:
-            raise UsageError(f"Cannot write report '{path}': {exc.strerror or exc}.") from None
-
-
 @app.command()
 def audit(
     input_path: Path = typer.Argument(..., metavar="INPUT", help="A CSV/Parquet file or a directory of them."),
@@ -274,11 +262,14 @@ def audit(
                                           help="Policy TOML (default: reidcheck.toml or [tool.reidcheck] in "
                                                "pyproject.toml, found from the current directory; else the "
                                                "default policy)."),
-    json_path: Optional[str] = typer.Option(None, "--json", help="JSON report to PATH, or to stdout with '-'."),
-    html: Optional[Path] = typer.Option(None, "--html", help="Self-contained HTML report."),
-    sarif: Optional[Path] = typer.Option(None, "--sarif", help="SARIF 2.1.0 (GitHub code scanning)."),
-    junit: Optional[Path] = typer.Option(None, "--junit", help="JUnit XML: one test case per rule × table."),
-    markdown: Optional[Path] = typer.Option(None, "--markdown", help="Markdown summary."),
+    json_path: Optional[str] = typer.Option(None, "--json", help="JSON report to PATH, or to stdout with '-'.",
+                                            callback=_output_file),
+    html: Optional[Path] = typer.Option(None, "--html", help="Self-contained HTML report.", callback=_output_file),
+    sarif: Optional[Path] = typer.Option(None, "--sarif", help="SARIF 2.1.0 (GitHub code scanning).",
+                                         callback=_output_file),
+    junit: Optional[Path] = typer.Option(None, "--junit", help="JUnit XML: one test case per rule × table.",
+                                         callback=_output_file),
+    markdown: Optional[Path] = typer.Option(None, "--markdown", help="Markdown summary.", callback=_output_file),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of every draw (overrides the policy's)."),
     judge_mode: Optional[str] = typer.Option(None, "--judge", help="upper (default) or value: judge rates on the "
                                                                    "upper end of their 95% interval or the estimate."),
@@ -294,8 +285,10 @@ def audit(
     from .audit import exit_code, run_audit, validate_policy_against
     from .engine import get_engine
     from .policy import load_policy
-    from .report import RULES
+    from .report import RULES, check_targets, write_all
 
+    targets = {"json": json_path, "html": html, "sarif": sarif, "junit": junit, "markdown": markdown}
+    check_targets(targets)
     if engine != "duckdb":
         raise UsageError("`reidcheck audit` runs on the duckdb engine; on Spark run the checks one by one with "
                          "`reidcheck attack ... --engine spark`.")
@@ -323,7 +316,7 @@ def audit(
         report = _guard(lambda: run_audit(eng, input_path, policy, progress=step, utc_offset=utc_offset))
     finally:
         stop()
-    _write_reports(report, {"json": json_path, "html": html, "sarif": sarif, "junit": junit, "markdown": markdown})
+    write_all(report, targets)
     if json_path == "-":
         from .report.json_report import render_json
 
@@ -345,7 +338,8 @@ def bench(
                                                          "results (regenerate RESULTS.md only)."),
     quick: bool = typer.Option(False, "--quick", help="Small sizes (what CI runs); figures are noisier."),
     seed: int = typer.Option(7, "--seed"),
-    out: Path = typer.Option(Path("benchmarks/results"), "--out", help="Where NAME.json and NAME.png go; "
+    out: Path = typer.Option(Path("benchmarks/results"), "--out", callback=_output_dir,
+                             help="Where NAME.json and NAME.png go; "
                                                                       "RESULTS.md goes beside a folder named "
                                                                       "results, else inside it."),
     cache: Path = typer.Option(Path("benchmarks/data"), "--cache", help="Generated populations are kept here."),
@@ -433,7 +427,9 @@ def _guard(fn):
     except Exception as exc:  # duckdb / arrow errors on malformed files
         name = type(exc).__module__.split(".")[0]
         if name in ("duckdb", "pyarrow", "_duckdb"):
-            raise InputError(f"cannot process the input ({str(exc).splitlines()[0][:200]}).") from None
+            from .redact import scrub
+
+            raise InputError(f"cannot process the input ({scrub(exc)}).") from None
         raise
 
 
@@ -443,7 +439,8 @@ _common = {
     "cells": typer.Option(None, "--cells", help="Cells table (cell_id, lat, lon[, site_id, district, province])."),
     "utc_offset": typer.Option(None, "--utc-offset", help="Local time = UTC + this many hours "
                                                          "(default: 5 for generated populations, else 0)."),
-    "json": typer.Option(None, "--json", help="Write the JSON result to PATH, or to stdout with '-'."),
+    "json": typer.Option(None, "--json", help="Write the JSON result to PATH, or to stdout with '-'.",
+                         callback=_output_file),
     "engine": typer.Option("duckdb", "--engine", help="Engine: duckdb, or spark (pip install 'reidcheck[spark]'; master from --spark-master)."),
     "quiet": typer.Option(False, "--quiet", "-q", help="No terminal table."),
 }
@@ -631,20 +628,28 @@ def attack_hash_reversal(
     from .engine import get_engine
     from .io import load_table
 
-    def ints(text: str, name: str) -> list[int]:
+    def ranges(text: str, name: str, limit: int) -> list[tuple[int, int]]:
+        """``300-309,320`` → [(300, 309), (320, 320)], bounds checked before anything is enumerated."""
         out = []
         try:
             for part in text.split(","):
                 a, _, b = part.strip().partition("-")
-                out.extend(range(int(a), int(b or a) + 1))
+                lo, hi = int(a), int(b or a)
+                if not 0 <= lo <= hi <= limit:
+                    raise ValueError
+                out.append((lo, hi))
         except ValueError:
-            raise UsageError(f"Option `--{name}` must be numbers or ranges like 300-309,320. Got {text!r} instead.") from None
+            raise UsageError(f"Option `--{name}` must be numbers or ranges LO-HI with 0 <= LO <= HI <= {limit:,} "
+                             f"(e.g. 300-309,320). Got {text[:40]!r} instead.") from None
         return out
 
-    lo_hi = ints(serials, "serials")
-    attack = HashReversal(prefixes=tuple(ints(prefixes, "prefixes")) if kind == "msisdn" else (),
+    lo_hi = ranges(serials, "serials", 9_999_999)
+    if len(lo_hi) != 1:
+        raise UsageError("Option `--serials` takes one range LO-HI.")
+    pfx = sorted({p for lo, hi in ranges(prefixes, "prefixes", 999) for p in range(lo, hi + 1)})
+    attack = HashReversal(prefixes=tuple(pfx) if kind == "msisdn" else (),
                           forms=tuple(f.strip() for f in forms.split(",")) if forms else None,
-                          serial_lo=min(lo_hi), serial_hi=max(lo_hi) + 1, workers=workers, kind=kind,
+                          serial_lo=lo_hi[0][0], serial_hi=lo_hi[0][1] + 1, workers=workers, kind=kind,
                           heads=tuple(h.strip() for h in heads.split(",")) if heads else ())
     attack.validate()
     eng = get_engine(engine)
@@ -652,7 +657,7 @@ def attack_hash_reversal(
     def pseudonyms(relation: str, source: str) -> list:
         if column not in eng.columns(relation):
             raise InputError(f"File '{source}': column '{column}' not found.")
-        return eng.query(f'SELECT DISTINCT CAST("{column}" AS STRING) AS p FROM {relation}')["p"].dropna().tolist()
+        return eng.query(f"SELECT DISTINCT CAST({eng.quote(column)} AS STRING) AS p FROM {relation}")["p"].dropna().tolist()
 
     values = _guard(lambda: pseudonyms("tbl", info["file"]))
     result = attack.run(values, reveal=reveal)
@@ -738,21 +743,47 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rv = command.main(args=argv, prog_name="reidcheck", standalone_mode=False)
         if isinstance(rv, int):   # typer.Exit raised inside a command comes back as its code
+            if rv == 130:         # typer turns Ctrl-C into Exit(130)
+                print("reidcheck: interrupted; nothing was written", file=sys.stderr)
             return rv
     except ReidcheckError as exc:
         print(f"reidcheck: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except Exit as exc:
         return exc.exit_code
-    except Abort:
-        print("reidcheck: aborted", file=sys.stderr)
+    except (Abort, KeyboardInterrupt):
+        print("reidcheck: interrupted; nothing was written", file=sys.stderr)
         return 130
     except TyperException as exc:  # argument parsing: bad option, missing value, wrong type
         message = exc.format_message()
         if message:  # an empty message follows the help text shown for a bare `reidcheck`
             print(f"reidcheck: error: {message}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
+        return _unexpected(exc)
     return 0
+
+
+def _unexpected(exc: BaseException) -> int:
+    """One line for an error the code did not foresee: its type and where it was raised, never its
+    message (which may quote a record value). ``REIDCHECK_DEBUG=1`` shows the traceback instead."""
+    import os
+    import traceback
+
+    if type(exc).__name__ == "InterruptException":   # DuckDB's form of Ctrl-C
+        print("reidcheck: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    if isinstance(exc, MemoryError):
+        print("reidcheck: error: out of memory; try a smaller input or fewer targets.", file=sys.stderr)
+        return 2
+    if os.environ.get("REIDCHECK_DEBUG"):
+        traceback.print_exception(exc)
+        return 2
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" in {Path(frame.filename).name}:{frame.lineno}" if frame else ""
+    print(f"reidcheck: error: internal error ({type(exc).__name__}{where}); please report it "
+          "(REIDCHECK_DEBUG=1 shows the traceback).", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

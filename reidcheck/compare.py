@@ -21,7 +21,6 @@ Each row holds the attack results (``AttackResult`` dictionaries) and the utilit
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ from pathlib import Path
 from .anonymize.release import Release
 from .anonymize.strategies import apply_strategies, parse_strategy
 from .errors import InputError, UsageError
-from .io import read_toml, write_text_atomic
+from .io import read_toml, write_files
 from .privacy import aggregate_exposure, release_hash_reversal, release_kanon, release_unicity
 from .utility import original_figures, tabular_utility, trajectory_utility
 
@@ -219,8 +218,8 @@ def markdown(comp: Comparison) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_png(comp: Comparison, path: Path) -> None:
-    """ε_p (with its 95% interval) against mean spatial error, one labelled point per release."""
+def plot_png(comp: Comparison) -> bytes:
+    """PNG bytes: ε_p (with its 95% interval) against mean spatial error, one labelled point per release."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -243,20 +242,21 @@ def plot_png(comp: Comparison, path: Path) -> None:
     ax.set_title("Privacy–utility trade-off (aggregates plotted at 0 km)")
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    buf = path.parent / f".{path.name}.tmp.png"
+    import io
+
+    buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
     plt.close(fig)
-    os.replace(buf, path)
+    return buf.getvalue()
 
 
 def write_outputs(comp: Comparison, json_path: Path | None, markdown_path: Path | None, png_path: Path | None) -> None:
-    """Each file is written whole under a temporary name, then renamed."""
-    try:
-        if json_path is not None:
-            write_text_atomic(json_path, json.dumps(comp.to_dict(), indent=2) + "\n")
-        if markdown_path is not None:
-            write_text_atomic(markdown_path, markdown(comp))
-        if png_path is not None:
-            plot_png(comp, png_path)
-    except OSError as exc:
-        raise UsageError(f"Cannot write the comparison: {exc.strerror or exc} ({exc.filename}).") from None
+    """The requested files, all or nothing (``reidcheck.io.write_files``)."""
+    files = {}
+    if json_path is not None:
+        files[json_path] = json.dumps(comp.to_dict(), indent=2) + "\n"
+    if markdown_path is not None:
+        files[markdown_path] = markdown(comp)
+    if png_path is not None:
+        files[png_path] = plot_png(comp)
+    write_files(files)

@@ -38,8 +38,9 @@ def _prepare(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def run_demo(out: Path, subscribers: int, days: int, seed: int, *, console, progress=None, write=None) -> dict:
-    """Run the demo into ``out``; returns {release: report} and prints as it goes."""
+def run_demo(out: Path, subscribers: int = 5000, days: int = 14, seed: int = 7, *, progress=None) -> dict:
+    """Run the demo into ``out``; returns {"reports": {release: report}, "comparison": Comparison}.
+    ``progress``: an optional callable given each step's label."""
     from synthetic import write_population
 
     from .anonymize import Release, apply_strategies
@@ -48,6 +49,7 @@ def run_demo(out: Path, subscribers: int, days: int, seed: int, *, console, prog
     from .engine import get_engine
     from .io import read_population
     from .policy import Policy
+    from .report import write_all
 
     def tick(label):
         if progress is not None:
@@ -80,6 +82,6 @@ def run_demo(out: Path, subscribers: int, days: int, seed: int, *, console, prog
         if name == DEMO_RELEASES[0][0]:
             report["comparison"] = comp.to_dict()
         reports[name] = report
-        write(report, {"json": out / "reports" / f"{name}.json", "html": out / "reports" / f"{name}.html"})
-    write(reports[DEMO_RELEASES[0][0]], {"html": out / "report.html"})
+        write_all(report, {"json": out / "reports" / f"{name}.json", "html": out / "reports" / f"{name}.html"})
+    write_all(reports[DEMO_RELEASES[0][0]], {"html": out / "report.html"})
     return {"reports": reports, "comparison": comp}

@@ -16,12 +16,16 @@ possible, the row; they never quote values.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from .engine import sql_string
 from .errors import InputError, ReidcheckError, UsageError
+from .redact import check_header, column_list, scrub
 
 ROLES = ("user", "time", "place", "lat", "lon")
 
@@ -92,34 +96,131 @@ class TrajectoryInput:
     relation: str = "events"
 
 
-def write_text_atomic(path, text: str) -> None:
-    """Write ``text`` to ``path`` whole: a temporary sibling, renamed into place (never a partial file).
-    OSError propagates; callers turn it into their one-line error."""
+def check_output(path, *, directory: bool = False) -> Path:
+    """Validate an output path before any work starts (UsageError naming it): an existing path must
+    be a regular file (or, with ``directory``, a directory) — never a device, FIFO or socket, so that
+    ``--html /dev/full`` cannot replace a device node — and the nearest existing ancestor must be a
+    writable directory. Nothing is created."""
+    p = Path(path)
+    if p.exists() or p.is_symlink():
+        if directory and not p.is_dir():
+            raise UsageError(f"Output '{p}' exists and is not a directory.")
+        if not directory and not p.is_file():
+            what = "a directory" if p.is_dir() else "not a regular file"
+            raise UsageError(f"Output '{p}' exists and is {what}; give the path of a file to write.")
+    what = "output directory" if directory else "output file"
+    parent = p.parent if str(p.parent) else Path(".")
+    while not parent.exists():
+        if parent.is_symlink():    # a dangling link
+            raise UsageError(f"Cannot write to {what} '{p}': '{parent}' is a broken link.")
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"Cannot write to {what} '{p}': '{parent}' is not a directory.")
+    import os
+
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"Cannot write to {what} '{p}': permission denied in '{parent}'.")
+    return p
+
+
+def write_files(outputs: dict) -> None:
+    """Write every ``{path: str | bytes}`` whole, all or nothing: each path is checked first, each
+    content goes to a temporary sibling, then all are renamed into place. On any failure (including
+    Ctrl-C) no temporary file remains and no output of this call is left behind. OSError becomes
+    one UsageError naming the path."""
     import os
     import tempfile
 
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else ".")
+    paths = [check_output(p) for p in outputs]
+    if len({q.resolve() for q in paths}) != len(paths):
+        raise UsageError("Two outputs name the same file.")
+    temps: list[tuple[Path, Path]] = []
+    placed: list[Path] = []
+    current = None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for path, data in zip(paths, outputs.values()):
+            current = path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            temps.append((Path(tmp), path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            os.chmod(tmp, 0o666 & ~_umask())
+        for tmp, path in temps:
+            current = path
+            os.replace(tmp, path)
+            placed.append(path)
+    except BaseException as exc:
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)
+        for path in placed:
+            path.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise UsageError(f"Cannot write to output file '{current}': {exc.strerror or exc}.") from None
         raise
 
 
+def write_text_atomic(path, text: str) -> None:
+    """Write ``text`` to ``path`` whole (``write_files`` with one file)."""
+    write_files({path: text})
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def read_toml(path, what: str) -> dict:
-    """A TOML file as a dict; a missing or malformed file is one InputError naming ``what`` and the path."""
+    """A TOML file as a dict; a missing, unreadable or malformed file is one InputError naming ``what``
+    and the path (a TOML error names the line, never quotes it)."""
     import tomllib
 
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{what} '{path}' is a directory; give the TOML file.")
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"{what} '{path}' does not exist.") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{what} '{path}': not valid TOML ({exc}).") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{what} '{path}': not UTF-8 text.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{what} '{path}': not valid TOML ({scrub(exc)}).") from None
+    except OSError as exc:
+        raise InputError(f"{what} '{path}': cannot be read ({exc.strerror or type(exc).__name__}).") from None
+
+
+#: Local time is UTC + this many hours; real zones lie within [-12, +14].
+UTC_OFFSET_RANGE = (-12.0, 14.0)
+#: Times outside [1990-01-01, now + 1 year) are implausible for an operator's export.
+PLAUSIBLE_FROM = 631_152_000          # 1990-01-01T00:00:00Z, epoch seconds
+
+
+def check_utc_offset(value) -> float | None:
+    """``--utc-offset``: None, or a finite number of hours in [-12, 14] (UsageError otherwise)."""
+    if value is None:
+        return None
+    import math
+
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    lo, hi = UTC_OFFSET_RANGE
+    if not math.isfinite(v) or not lo <= v <= hi:
+        raise UsageError(f"Option `--utc-offset` must be a number of hours between {lo:g} and {hi:g}. "
+                         f"Got {value!r} instead.")
+    return v
+
+
+def plausible_until() -> int:
+    """Epoch seconds one year (365 days) from now: later times are refused as implausible."""
+    import time
+
+    return int(time.time()) + 365 * 86_400
 
 
 def engine_error(file, exc: Exception) -> InputError:
@@ -136,23 +237,19 @@ def engine_error(file, exc: Exception) -> InputError:
     if col:
         return InputError(f"File '{file}', column '{col.group(1)}': a value that is not "
                           f"{'a ' + typ.group(1) if typ else 'of the column type'}{where}.")
-    return InputError(f"File '{file}': cannot be read ({text.splitlines()[0][:200]}).")
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    return InputError(f"File '{file}': cannot be read ({scrub(text)}){where}.")
 
 
 def _reader_sql(path: Path, preset: dict | None) -> str:
-    p = str(path).replace("'", "''")
-    low = p.lower()
+    p = sql_string(path)
+    low = str(path).lower()
     if preset is not None:
-        cols = ", ".join(f"'{c}': 'VARCHAR'" for c in preset["columns"])
-        return f"read_csv('{p}', delim='{preset['delim']}', header=false, columns={{{cols}}})"
+        cols = ", ".join(f"{sql_string(c)}: 'VARCHAR'" for c in preset["columns"])
+        return f"read_csv({p}, delim={sql_string(preset['delim'])}, header=false, columns={{{cols}}})"
     if low.endswith(".parquet") or low.endswith(".pq"):
-        return f"read_parquet('{p}')"
+        return f"read_parquet({p})"
     if low.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt")):
-        return f"read_csv('{p}', auto_detect=true)"
+        return f"read_csv({p}, auto_detect=true)"
     raise InputError(f"File '{path}': unknown format (expected .parquet, .csv, .tsv, optionally .gz).")
 
 
@@ -199,10 +296,16 @@ def load_places(engine, cells_path: Path) -> pd.DataFrame:
 
 
 def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, table: str = "cdr",
-                      cells=None, utc_offset_h: float | None = None, relation: str = "events") -> TrajectoryInput:
+                      cells=None, utc_offset_h: float | None = None, relation: str = "events",
+                      plausible_times: bool | None = None) -> TrajectoryInput:
     """Register ``relation`` on ``engine`` from a population directory, a file, a preset format, or
-    a pandas DataFrame (``path`` may be one; then ``cells`` may be a DataFrame too)."""
+    a pandas DataFrame (``path`` may be one; then ``cells`` may be a DataFrame too). Times before 1990
+    or more than a year from now are refused when ``plausible_times`` is true (default: for files, the
+    exports the CLI reads; a DataFrame from Python code may use any epoch, e.g. small test times)."""
     preset = None
+    utc_offset_h = check_utc_offset(utc_offset_h)
+    if plausible_times is None:
+        plausible_times = not isinstance(path, pd.DataFrame)
     if isinstance(path, pd.DataFrame):
         engine.register(f"__df_{relation}", path)
         file, cells_file, manifest = Path(f"<DataFrame {relation}>"), None, {}
@@ -224,8 +327,15 @@ def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, tab
     try:
         engine.register("__raw", f"SELECT * FROM {reader} LIMIT 0")
     except Exception as exc:  # the engine's own parse error, reduced to one line
-        raise InputError(f"File '{file}': cannot be read ({str(exc).splitlines()[0][:200]}).") from None
+        raise engine_error(file, exc) from None
     cols = engine.columns("__raw")
+    if preset is None:
+        check_header(file, cols)
+        if cols and all(re.fullmatch(r"column\d+", c) for c in cols) and mapping is None:
+            # DuckDB names the columns of a file it found no header in column0, column1, …
+            raise InputError(f"File '{file}': the first row looks like data, not a header; add a header row "
+                             "that names the columns, or pass a mapping of these positions "
+                             "(--mapping user=column0,time=column1,place=column2).")
     if mapping is None:
         if {"subscriber_id", "timestamp", "cell_id"} <= set(cols):
             mapping = CANONICAL
@@ -240,33 +350,33 @@ def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, tab
         col = getattr(mapping, role)
         if col is not None and col not in cols:
             raise InputError(f"File '{file}': column '{col}' (the {role} column) not found; "
-                             f"columns are {', '.join(cols)}.")
+                             f"columns are {column_list(cols)}.")
     ctype = {role: cols[getattr(mapping, role)] for role in ROLES if getattr(mapping, role)}
 
     # Users: integer ids are kept; other ids get dense integer codes.
     if _is_integer(ctype["user"]):
-        uid = f"CAST({_q(mapping.user)} AS BIGINT)"
+        uid = f"CAST({engine.quote(mapping.user)} AS BIGINT)"
     else:
-        uid = f"DENSE_RANK() OVER (ORDER BY CAST({_q(mapping.user)} AS STRING))"
-    t = _time_sql(_q(mapping.time), ctype["time"], mapping.time_unit, engine.name)
+        uid = f"DENSE_RANK() OVER (ORDER BY CAST({engine.quote(mapping.user)} AS STRING))"
+    t = _time_sql(engine.quote(mapping.time), ctype["time"], mapping.time_unit, engine.name)
     place = "CAST(NULL AS BIGINT)"
     if mapping.place:
-        col = _q(mapping.place)
+        col = engine.quote(mapping.place)
         if _is_integer(ctype["place"]):
             place = f"CAST({col} AS BIGINT)"
         elif preset is not None:  # numeric ids read as text
             place = f"TRY_CAST({col} AS BIGINT)"
         else:
             place = f"DENSE_RANK() OVER (ORDER BY CAST({col} AS STRING))"
-    lat = f"TRY_CAST({_q(mapping.lat)} AS DOUBLE)" if mapping.lat else "CAST(NULL AS DOUBLE)"
-    lon = f"TRY_CAST({_q(mapping.lon)} AS DOUBLE)" if mapping.lon else "CAST(NULL AS DOUBLE)"
+    lat = f"TRY_CAST({engine.quote(mapping.lat)} AS DOUBLE)" if mapping.lat else "CAST(NULL AS DOUBLE)"
+    lon = f"TRY_CAST({engine.quote(mapping.lon)} AS DOUBLE)" if mapping.lon else "CAST(NULL AS DOUBLE)"
     engine.drop("__raw")
     engine.register(relation, materialize=False, source=f"""
         SELECT {uid} AS uid, {t} AS t, {place} AS place, {lat} AS lat, {lon} AS lon,
-               {_q(mapping.user)} IS NULL AS bad_user, {_q(mapping.time)} IS NULL AS null_time
+               {engine.quote(mapping.user)} IS NULL AS bad_user, {engine.quote(mapping.time)} IS NULL AS null_time
         FROM {reader}""")
     try:
-        _validate_events(engine, file, mapping, relation)
+        _validate_events(engine, file, mapping, relation, plausible_times)
     except InputError:
         raise
     except Exception as exc:  # a type error met while scanning the whole file
@@ -310,10 +420,16 @@ def _time_sql(col: str, duck_type: str, unit: str, engine: str = "duckdb") -> st
     return f"CAST(FLOOR(epoch(TRY_CAST({col} AS TIMESTAMPTZ))) AS BIGINT)"
 
 
-def _validate_events(engine, file: Path, mapping: Mapping, relation: str) -> None:
-    """Every row needs a user, a parseable time and a place or coordinates; report the first bad row."""
+def _validate_events(engine, file: Path, mapping: Mapping, relation: str, plausible_times: bool = True) -> None:
+    """Every row needs a user, a parseable, plausible time (1990 to a year from now) and a place or
+    coordinates; the table needs a row. Reports the count of bad rows and the first one."""
+    if int(engine.query(f"SELECT COUNT(*) AS n FROM {relation}")["n"][0]) == 0:
+        raise InputError(f"File '{file}': no data rows (a header only, or an empty table).")
+    until = plausible_until()
     checks = [("bad_user", mapping.user, "is empty"),
-              ("null_time OR t IS NULL", mapping.time, "is empty or not a time")]
+              ("null_time OR t IS NULL", mapping.time, "is empty or not a time"),
+              (f"t < {PLAUSIBLE_FROM} OR t >= {until}" if plausible_times else "FALSE", mapping.time,
+               "is a time before 1990 or more than a year from now (is the unit right? time_unit=s|ms|us)")]
     if mapping.place:
         checks.append(("place IS NULL", mapping.place, "is empty or not an id"))
     else:
@@ -333,8 +449,10 @@ def _validate_events(engine, file: Path, mapping: Mapping, relation: str) -> Non
                              f"(first at data row {int(first):,}).")
 
 
-def load_table(engine, path, *, delimiter: str | None = None, relation: str = "tbl", materialize: bool = True) -> dict:
+def load_table(engine, path, *, delimiter: str | None = None, relation: str = "tbl", materialize: bool = True,
+               allow_empty: bool = False) -> dict:
     """Register a CSV/Parquet table (or a DataFrame) as ``relation``, every column as text for CSV.
+    A table without data rows is an InputError unless ``allow_empty``.
 
     The delimiter of a CSV file is detected unless given. Values are kept as written (``39`` stays
     ``39``), so equivalence classes are exact. Returns ``{"file", "rows", "columns"}``.
@@ -352,21 +470,24 @@ def load_table(engine, path, *, delimiter: str | None = None, relation: str = "t
         try:
             engine.register_table_file(relation, str(path), delimiter=delimiter)
             cols = list(engine.columns(relation))
+            check_header(path, cols)
             rows = int(engine.query(f"SELECT COUNT(*) AS n FROM {relation}")["n"][0])
         except ReidcheckError:
             raise
         except Exception as exc:
-            raise InputError(f"File '{path}': cannot be read ({str(exc).splitlines()[0][:200]}).") from None
+            raise engine_error(path, exc) from None
+        if rows == 0 and not allow_empty:
+            raise InputError(f"File '{path}': no data rows (a header only, or an empty table).")
         return {"file": str(path), "rows": rows, "columns": cols}
-    p = str(path).replace("'", "''")
-    low = p.lower()
+    p = sql_string(path)
+    low = str(path).lower()
     if low.endswith((".parquet", ".pq")):
-        src = f"read_parquet('{p}')"
+        src = f"read_parquet({p})"
     elif low.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt")):
         if delimiter is not None and len(delimiter.encode()) != 1 and delimiter != "\\t":
             raise UsageError(f"Option `--delimiter` must be one character. Got {delimiter!r} instead.")
-        delim = "" if delimiter is None else f", delim='{delimiter.replace(chr(39), chr(39) * 2)}'"
-        src = f"read_csv('{p}', header=true, all_varchar=true{delim})"
+        delim = "" if delimiter is None else f", delim={sql_string(delimiter)}"
+        src = f"read_csv({p}, header=true, all_varchar=true{delim})"
     else:
         raise InputError(f"File '{path}': unknown format (expected .parquet, .csv, .tsv, optionally .gz).")
     try:
@@ -374,10 +495,13 @@ def load_table(engine, path, *, delimiter: str | None = None, relation: str = "t
     except Exception as exc:  # the engine's parse error, reduced to one line
         raise engine_error(path, exc) from None
     cols = list(engine.columns(relation))
+    check_header(path, cols)
     try:
         rows = int(engine.query(f"SELECT COUNT(*) AS n FROM {relation}")["n"][0])
     except Exception as exc:  # a view reads the file only now
         raise engine_error(path, exc) from None
+    if rows == 0 and not allow_empty:
+        raise InputError(f"File '{path}': no data rows (a header only, or an empty table).")
     return {"file": str(path), "rows": rows, "columns": cols}
 
 
@@ -409,7 +533,7 @@ def _read_canonical(path: Path, name: str) -> pd.DataFrame:
             table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
                 column_types={f.name: f.type for f in schema}))
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"File '{path}': cannot be read ({str(exc).splitlines()[0][:200]}).") from None
+        raise InputError(f"File '{path}': cannot be read ({scrub(exc)}).") from None
     missing = [f.name for f in schema if f.name not in table.column_names]
     if missing:
         raise InputError(f"File '{path}': column '{missing[0]}' not found (a canonical {name} table).")
@@ -422,6 +546,19 @@ def _read_canonical(path: Path, name: str) -> pd.DataFrame:
         else:
             cols[f.name] = col.to_pandas()
     return pd.DataFrame(cols)
+
+
+#: Columns that identify one row of a canonical table: a repeated value would merge two people.
+_UNIQUE = {"cells": ("cell_id",), "subscribers": ("subscriber_id", "msisdn", "cnic")}
+
+
+def _require_unique(df: pd.DataFrame, col: str, file: Path) -> None:
+    """InputError naming the file, column, count and first row of repeated or missing values."""
+    bad = df[col].isna() | df[col].duplicated(keep="first")
+    if bad.any():
+        first = int(np.flatnonzero(bad.to_numpy())[0]) + 1
+        raise InputError(f"File '{file}', column '{col}': {int(bad.sum()):,} missing or repeated value(s) "
+                         f"(first at data row {first:,}); each row must be a distinct {col}.")
 
 
 def read_population(path, table: str = "cdr") -> CanonicalTables:
@@ -438,7 +575,14 @@ def read_population(path, table: str = "cdr") -> CanonicalTables:
         if not files:
             raise InputError(f"Directory '{path}' has no '{name}' table (expected {name}.parquet or {name}.csv).")
         found[name] = _read_canonical(files[0], name)
+        for col in _UNIQUE.get(name, ()):
+            _require_unique(found[name], col, files[0])
     manifest_path = path / "population.json"
-    params = json.loads(manifest_path.read_text()).get("params", {}) if manifest_path.exists() else {}
+    params = {}
+    if manifest_path.exists():
+        try:
+            params = json.loads(manifest_path.read_text(encoding="utf-8")).get("params", {})
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+            raise InputError(f"File '{manifest_path}': not a valid population manifest (JSON).") from None
     return CanonicalTables(cells=found["cells"], subscribers=found["subscribers"], travel=found["travel"],
                            params=params, **{table: found[table]})

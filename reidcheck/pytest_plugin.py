@@ -285,8 +285,7 @@ def _pseudonyms(values_or_table, column: str | None) -> list:
             info = load_table(engine, values_or_table, relation="tbl")
             cols = info["columns"]
             col = _pick_column(cols, column, info["file"])
-            q = '"' + col.replace('"', '""') + '"'
-            values = engine.query(f"SELECT DISTINCT CAST({q} AS STRING) AS v FROM tbl")["v"]
+            values = engine.query(f"SELECT DISTINCT CAST({engine.quote(col)} AS STRING) AS v FROM tbl")["v"]
         finally:
             _close(engine)
         return [v for v in values.tolist() if v is not None]

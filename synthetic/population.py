@@ -93,6 +93,13 @@ def validate_params(subscribers, days, seed, sites=None, travel_rate=travel.DEFA
         bad("workers", workers, "a positive integer")
 
 
+def _ignore_interrupts() -> None:
+    """Worker processes leave Ctrl-C to the parent (which removes its temporary output and exits 130)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Simulator:
     """Holds the population-wide state (geography, homes, anchors, contacts pool) and simulates
     the life of one block of subscribers at a time (``block``)."""
@@ -240,7 +247,7 @@ class Simulator:
         try:
             # At most 2 units per worker in flight, so finished results never pile up in memory
             # while the consumer (the writer) is slower than the workers.
-            with mp.get_context("fork").Pool(workers) as pool:
+            with mp.get_context("fork").Pool(workers, initializer=_ignore_interrupts) as pool:
                 pending: deque = deque()
                 todo = iter(units)
                 for unit in todo:

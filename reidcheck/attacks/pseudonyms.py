@@ -71,6 +71,15 @@ def _scan(task) -> tuple[list[tuple[bytes, str]], int, str]:
 def _init(targets):
     global _TARGETS
     _TARGETS = targets
+    ignore_interrupts()
+
+
+def ignore_interrupts() -> None:
+    """In a worker process: leave Ctrl-C to the parent, which stops the pool and exits 130 (a worker
+    would otherwise print its own traceback)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 CNIC_FORMS = ("dashed", "plain")
@@ -110,6 +119,9 @@ class HashReversal:
                              "(e.g. 35202).")
         if not 0 <= self.serial_lo < self.serial_hi <= SERIALS:
             raise UsageError(f"Serial range must satisfy 0 <= lo < hi <= {SERIALS}.")
+        if self.workers is not None and (not isinstance(self.workers, (int, np.integer)) or
+                                         not 1 <= self.workers <= 256):
+            raise UsageError(f"Parameter `workers` must be an integer between 1 and 256. Got {self.workers!r} instead.")
 
     def _groups(self) -> list[list[tuple[str, str, list[str]]]]:
         """Per prefix (or head): its (form, head text, suffixes) in every form."""

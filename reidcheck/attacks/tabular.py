@@ -31,21 +31,18 @@ import pandas as pd
 
 from ..errors import InputError, UsageError
 from ..population import Histogram, population_uniqueness
+from ..redact import column_list
 from ..result import AttackResult
 from ..stats import anonymity_summary, rate
 
 TABULAR_RULES = {"kanon": "RC101", "ldiv": "RC102", "tclose": "RC103", "risk": "RC104"}
 
 
-def _q(col: str) -> str:
-    return '"' + col.replace('"', '""') + '"'
-
-
 def _check_columns(engine, relation: str, cols, source: str) -> None:
     have = engine.columns(relation) if hasattr(engine, "columns") else {}
     for c in cols:
         if have and c not in have:
-            raise InputError(f"File '{source}': column '{c}' not found; columns are {', '.join(have)}.")
+            raise InputError(f"File '{source}': column '{c}' not found; columns are {column_list(have)}.")
 
 
 def _qi_list(qi) -> list[str]:
@@ -57,8 +54,8 @@ def _qi_list(qi) -> list[str]:
     return cols
 
 
-def class_sizes_sql(relation: str, qi: list[str]) -> str:
-    keys = ", ".join(_q(c) for c in qi)
+def class_sizes_sql(engine, relation: str, qi: list[str]) -> str:
+    keys = ", ".join(engine.quote(c) for c in qi)
     return f"SELECT {keys}, COUNT(*) AS sz FROM {relation} GROUP BY {keys}"
 
 
@@ -76,7 +73,7 @@ def _size_histogram(engine, relation: str, qi: list[str]) -> pd.DataFrame:
     """(sz, classes, records) over the equivalence classes of ``relation``."""
     return engine.query(f"""
         SELECT sz, COUNT(*) AS classes, SUM(sz) AS records
-        FROM ({class_sizes_sql(relation, qi)}) c GROUP BY sz ORDER BY sz""")
+        FROM ({class_sizes_sql(engine, relation, qi)}) c GROUP BY sz ORDER BY sz""")
 
 
 @dataclass(frozen=True)
@@ -127,8 +124,8 @@ class LDiversity:
 
     def per_class(self, engine, relation: str, qi: list[str]) -> pd.DataFrame:
         """Per class: size, distinct l, entropy l, and the largest l for which recursive (c, l) holds."""
-        keys = ", ".join(_q(col) for col in qi)
-        s = _q(self.sensitive)
+        keys = ", ".join(engine.quote(col) for col in qi)
+        s = engine.quote(self.sensitive)
         # Frequencies of each sensitive value within each class, ranked by frequency; the class size
         # is a window sum (PARTITION BY groups missing values together, as GROUP BY does).
         engine.register("__lv", f"""
@@ -191,8 +188,8 @@ class TCloseness:
         qi = self.validate()
         _check_columns(engine, relation, qi + [self.sensitive], source)
         t0 = time.perf_counter()
-        keys = ", ".join(_q(c) for c in qi)
-        s = _q(self.sensitive)
+        keys = ", ".join(engine.quote(c) for c in qi)
+        s = engine.quote(self.sensitive)
         sv = f"COALESCE(CAST({s} AS STRING), '<missing>')"   # a missing sensitive value is a value too
         glob = engine.query(f"SELECT {sv} AS sv, COUNT(*) AS f FROM {relation} GROUP BY {sv}")
         numeric = pd.to_numeric(glob["sv"], errors="coerce")

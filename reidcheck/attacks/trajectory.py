@@ -458,7 +458,8 @@ def travel_linkage(engine, trips: pd.DataFrame, *, known_trips: int = 1, targets
         frame = pd.DataFrame({"subscriber_id": uid.astype(np.int64), "timestamp": index * MONTH_S, "cell_id": code})
         from ..io import load_trajectories
 
-        return load_trajectories(engine, frame, utc_offset_h=0, relation=relation), (ids[1] if ids else None)
+        return (load_trajectories(engine, frame, utc_offset_h=0, relation=relation),
+                (ids[1] if ids else None))
 
     release, labels = events(trips, "release")
     attack = Unicity(points=known_trips, time_bin=f"{MONTH_S}s", space="cell", targets=targets, seed=seed)

@@ -23,8 +23,39 @@ class Engine(Protocol):
 
     def query(self, sql: str) -> pd.DataFrame: ...
 
+    def quote(self, name: str) -> str:
+        """``name`` as a delimited SQL identifier of this engine (embedded delimiters escaped). Every
+        name that comes from the user's data or options reaches SQL only through this."""
+        ...
+
 
 ENGINES = ("duckdb", "spark")
+
+
+def quote_double(name: str) -> str:
+    """ANSI delimited identifier (DuckDB): ``"name"`` with ``"`` doubled."""
+    return '"' + _identifier_text(name).replace('"', '""') + '"'
+
+
+def quote_backtick(name: str) -> str:
+    """Spark SQL delimited identifier: ```name``` with the backtick doubled (Spark's double-quoted
+    identifiers take backslash escapes instead, so backticks are the one safe form there)."""
+    return "`" + _identifier_text(name).replace("`", "``") + "`"
+
+
+def _identifier_text(name) -> str:
+    name = str(name)
+    if "\x00" in name:
+        raise UsageError("A column name holds a NUL character; no SQL engine accepts it.")
+    return name
+
+
+def sql_string(text: str) -> str:
+    """A SQL string literal (single quotes doubled); for file paths and option values, never code."""
+    text = str(text)
+    if "\x00" in text:
+        raise UsageError("A path or option value holds a NUL character.")
+    return "'" + text.replace("'", "''") + "'"
 
 
 def get_engine(name: str = "duckdb", **options) -> Engine:

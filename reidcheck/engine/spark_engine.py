@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import quote_backtick
+
 _TYPES = {"int": "INTEGER", "bigint": "BIGINT", "smallint": "SMALLINT", "tinyint": "TINYINT", "string": "VARCHAR",
           "double": "DOUBLE", "float": "FLOAT", "boolean": "BOOLEAN", "date": "DATE", "timestamp": "TIMESTAMP WITH TIME ZONE",
           "timestamp_ntz": "TIMESTAMP"}
@@ -18,6 +20,7 @@ _TYPES = {"int": "INTEGER", "bigint": "BIGINT", "smallint": "SMALLINT", "tinyint
 
 class SparkEngine:
     name = "spark"
+    quote = staticmethod(quote_backtick)
 
     def __init__(self, master: str | None = None, config: dict | None = None, spark=None):
         """``master``: a Spark master URL (default: $REIDCHECK_SPARK_MASTER, else ``local[*]``), or

@@ -33,3 +33,47 @@ RULES = {
     "RC401": ("linkage", "Share of auxiliary records linked to exactly one release record"),
     "RC501": ("travel-uniqueness", "Share of travellers singled out by one known trip (country, month)"),
 }
+
+#: Report formats: name → (module, renderer). Each renderer takes the report dictionary, returns text.
+FORMATS = {
+    "json": ("json_report", "render_json"),
+    "html": ("html", "render_html"),
+    "sarif": ("sarif", "render_sarif"),
+    "junit": ("junit", "render_junit"),
+    "markdown": ("markdown", "render_markdown"),
+}
+
+
+def check_targets(targets: dict) -> dict:
+    """``{format: path or None or "-"}`` → ``{format: Path}`` of the files to write, each validated
+    (``reidcheck.io.check_output``) before any work starts; ``-`` (stdout) and None are left out."""
+    from pathlib import Path
+
+    from ..errors import UsageError
+    from ..io import check_output
+
+    out = {}
+    for fmt, path in targets.items():
+        if fmt not in FORMATS:
+            raise UsageError(f"Unknown report format {fmt!r} (formats: {', '.join(FORMATS)}).")
+        if path is None or str(path) == "-":
+            continue
+        out[fmt] = check_output(Path(path))
+    return out
+
+
+def render(report: dict, fmt: str) -> str:
+    """The report in one format (``FORMATS``)."""
+    from importlib import import_module
+
+    module, func = FORMATS[fmt]
+    return getattr(import_module(f"{__name__}.{module}"), func)(report)
+
+
+def write_all(report: dict, targets: dict) -> None:
+    """Render every requested format in memory, then write the files all or nothing
+    (``reidcheck.io.write_files``): on any error, none of them is left behind."""
+    from ..io import write_files
+
+    files = check_targets(targets)
+    write_files({path: render(report, fmt) for fmt, path in files.items()})
