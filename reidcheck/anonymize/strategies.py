@@ -29,7 +29,8 @@ NAMES = PSEUDONYMS + ("generalize-space", "generalize-time", "generalize-qi", "s
 #: Parameters each strategy accepts (and their meaning, for the CLI's help and errors).
 PARAMS = {
     "hash": {"algorithm": "md5|sha1|sha256", "form": "e164|intl|national"},
-    "hmac": {"algorithm": "md5|sha1|sha256", "form": "e164|intl|national", "key": "secret text (default: derived from the release key)"},
+    "hmac": {"algorithm": "md5|sha1|sha256", "form": "e164|intl|national",
+             "key": "secret text (default: derived from the release key)"},
     "token": {},
     "rotate": {"period": "month|week|day"},
     "generalize-space": {"level": "site|district|province|grid:<size>"},
@@ -147,7 +148,8 @@ def _kanon(rel: Release, params: dict) -> Release:
     return rel.evolve(Strategy("kanon", {"k": k, "suppression": budget}).label, qi=res.table.reset_index(drop=True))
 
 
-def apply_strategies(release: Release, strategies, *, seed: int = 0, key: ReleaseKey | bytes | None = None) -> Release:
+def apply_strategies(release: Release, strategies, *, seed: int = 0,
+                     key: ReleaseKey | bytes | None = None) -> Release:
     """Apply ``strategies`` (specs or ``Strategy``) in order; returns the transformed ``Release``, which
     carries ``key`` and ``seed`` to ``Release.publish``.
 
