@@ -168,8 +168,15 @@ def anonymize(
                                        help="NAME[:k=v,...], repeatable, applied in order: hash, hmac, token, "
                                             "rotate, generalize-space, generalize-time, generalize-qi, suppress, "
                                             "topn, geo-noise, jitter, subsample, kanon, aggregate."),
-    seed: int = typer.Option(0, "--seed", help="Seed of every random draw (same seed, same release)."),
+    seed: int = typer.Option(0, "--seed", help="Seed mixed with the key into every random draw (public: the same "
+                                                 "key and seed give the same release byte for byte)."),
     out: Path = typer.Option(..., "--out", "-o", help="Release directory (created; must be empty)."),
+    key_file: Optional[Path] = typer.Option(
+        None, "--key-file", envvar="REIDCHECK_KEY_FILE",
+        help="Secret key (at least 16 bytes, raw or hex text) from which every pseudonym and noise draw is "
+             "derived; keep it mode 0600, it is not copied. Without it a fresh 256-bit key is drawn from the OS "
+             "and stored only in <out>.KEY-SECRET (mode 0600) beside the release: pass that file here to "
+             "reproduce the release."),
     truth: Optional[Path] = typer.Option(None, "--truth",
                                          help="Where to write the secret truth map (default: beside --out, "
                                               "named <out>.TRUTH-MAP-SECRET.parquet)."),
@@ -178,17 +185,20 @@ def anonymize(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
 ) -> None:
     """Release a population with anonymization strategies: a release directory without direct
-    identifiers, and its truth map (pid → subscriber_id) in a separate file."""
-    from .anonymize.release import Release
+    identifiers or secrets, its truth map (pid → subscriber_id) and, for a fresh key, the key, each in a
+    separate secret file beside it."""
+    from .anonymize.release import Release, key_sidecar
     from .anonymize.strategies import apply_strategies, parse_strategy
     from .io import read_population
+    from .secrets import ReleaseKey
 
     chain = [parse_strategy(s) for s in strategy]
     if seed < 0:
         raise UsageError(f"Option `--seed` must be a non-negative integer. Got {seed} instead.")
+    key = ReleaseKey.from_file(key_file) if key_file is not None else ReleaseKey.fresh()
     pop = _guard(lambda: read_population(input_path, table))
-    rel = apply_strategies(Release.from_population(pop, table=table), chain, seed=seed)
-    pub = rel.publish(seed=seed)
+    rel = apply_strategies(Release.from_population(pop, table=table), chain, seed=seed, key=key)
+    pub = rel.publish()
     truth_path = pub.write(out, truth, overwrite=overwrite)
     if not quiet:
         console = Console()
@@ -201,6 +211,11 @@ def anonymize(
             console.print("No truth map: an aggregate has no person-level rows and no pseudonyms.")
         else:
             console.print(f"[bold]Truth map[/bold] (secret, keep it out of the release): {escape(str(truth_path))}")
+        if pub.writes_key:
+            console.print(f"[bold]Key[/bold] (secret, 256 bits; --key-file reproduces the release): "
+                          f"{escape(str(key_sidecar(out)))}")
+        else:
+            console.print(f"Key: from {escape(str(key_file))} (not copied).")
 
 
 @app.command()

@@ -13,6 +13,9 @@ file is TOML::
     name = "district x day"
     strategies = ["generalize-space:level=district", "generalize-time:bin=1d"]
 
+Nothing here is a real release: every chain runs with ``reidcheck.secrets.key_from_seed(seed)``, a key
+anyone can recompute from the seed, so that a comparison is reproducible from its seed alone.
+
 Each row holds the attack results (``AttackResult`` dictionaries) and the utility figures
 (``reidcheck.utility``); ``write_outputs`` writes them as JSON, a Markdown table and a PNG plot of
 ε_p (upper end of its 95% interval as an error bar) against spatial error.
@@ -30,6 +33,7 @@ from .anonymize.strategies import apply_strategies, parse_strategy
 from .errors import InputError, UsageError
 from .io import read_toml, write_files
 from .privacy import aggregate_exposure, release_hash_reversal, release_kanon, release_unicity
+from .secrets import key_from_seed
 from .utility import original_figures, tabular_utility, trajectory_utility
 
 SCHEMA_VERSION = 1
@@ -123,8 +127,8 @@ class Comparison:
 def evaluate(engine, orig: Release, name: str, chain, *, plan: Plan, seed: int, original: dict | None = None) -> dict:
     """One row: apply ``chain``, publish, attack, measure utility (``original``: ``original_figures``)."""
     t0 = time.perf_counter()
-    rel = apply_strategies(orig, chain, seed=seed)
-    pub = rel.publish(seed=seed)
+    rel = apply_strategies(orig, chain, seed=seed, key=key_from_seed(seed))
+    pub = rel.publish()
     attacks = {}
     if rel.events is not None:
         attacks["unicity"] = release_unicity(engine, orig, rel, pub, points=plan.points, targets=plan.targets,
@@ -154,7 +158,7 @@ def run_comparison(engine, pop, plan: Plan | None = None, *, seed: int = 0, tabl
     sample = orig.head_users(200)       # a dry run of every chain first: errors before hours of work
     for name, chain in plan.releases:
         try:
-            apply_strategies(sample, chain, seed=seed).publish(seed=seed)
+            apply_strategies(sample, chain, seed=seed, key=key_from_seed(seed)).publish()
         except UsageError as exc:
             raise UsageError(f"Release '{name}': {exc}") from None
     comp = Comparison(plan=plan, seed=seed, input=input_name)

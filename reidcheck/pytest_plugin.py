@@ -43,13 +43,19 @@ Example: a data pipeline's test file (ready to paste)
     import pytest
 
     from reidcheck.anonymize import Release, apply_strategies
+    from reidcheck.secrets import key_from_seed
+
+    # A test key anyone can derive from the seed, so that the gate is reproducible (your real export
+    # derives its pseudonyms and noise from a secret key: `reidcheck anonymize --key-file`).
+    KEY = key_from_seed(1)
 
 
     def export(pop):
         # Stand-in for your pipeline: the event table it would publish from a population.
         release = apply_strategies(Release.from_population(pop),
-                                   ["generalize-space:level=district", "generalize-time:bin=1d"], seed=1)
-        return release.publish(seed=1).tables["cdr"]      # columns pid, timestamp, cell_id, ...
+                                   ["generalize-space:level=district", "generalize-time:bin=1d"],
+                                   seed=1, key=KEY)
+        return release.publish().tables["cdr"]      # columns pid, timestamp, cell_id, ...
 
 
     def test_export_does_not_single_people_out(reidcheck, reidcheck_population):
@@ -61,9 +67,9 @@ Example: a data pipeline's test file (ready to paste)
 
     def test_the_gate_catches_a_raw_export(reidcheck, reidcheck_population):
         # Pseudonyms alone protect nobody: 4 (hour, cell) points single out ~96% of the people.
-        raw = apply_strategies(Release.from_population(reidcheck_population), ["token"], seed=1)
+        raw = apply_strategies(Release.from_population(reidcheck_population), ["token"], seed=1, key=KEY)
         with pytest.raises(AssertionError, match="singled out"):
-            reidcheck.assert_reid_risk_below(raw.publish(seed=1).tables["cdr"], points=4, time_bin="1h")
+            reidcheck.assert_reid_risk_below(raw.publish().tables["cdr"], points=4, time_bin="1h")
 
 
     RELEASE = Path("out/release")     # written by your pipeline (or `reidcheck anonymize`)

@@ -8,6 +8,7 @@ import pytest
 from reidcheck.anonymize import pseudonymize
 from reidcheck.attacks.pseudonyms import HashReversal, linkability
 from reidcheck.errors import UsageError
+from reidcheck.secrets import ReleaseKey
 
 
 @pytest.fixture(scope="module")
@@ -52,13 +53,19 @@ def test_rotated_tokens_are_not_linkable_across_periods(small_population):
     assert link["stable"]
 
 
-def test_same_seed_same_release(small_population):
+def test_same_key_and_seed_same_release(small_population):
+    key, other = ReleaseKey(bytes(range(32))), ReleaseKey(bytes(range(1, 33)))
     for method in ("token", "rotate", "hmac"):
-        a = pseudonymize(small_population.cdr, small_population.subscribers, method=method, seed=9)
-        b = pseudonymize(small_population.cdr, small_population.subscribers, method=method, seed=9)
-        c = pseudonymize(small_population.cdr, small_population.subscribers, method=method, seed=10)
+        def run(k, seed):
+            return pseudonymize(small_population.cdr, small_population.subscribers, method=method, key=k, seed=seed)
+
+        a, b, c, d = run(key, 9), run(key, 9), run(key, 10), run(other, 9)
         pd.testing.assert_frame_equal(a.release, b.release)
-        assert not a.release["pid"].equals(c.release["pid"])
+        assert not set(a.release["pid"]) & set(d.release["pid"])          # another key: nothing in common
+        if method == "hmac":   # a stable pseudonym: the seed plays no part, the key does
+            assert a.release["pid"].equals(c.release["pid"])
+        else:
+            assert not set(a.release["pid"]) & set(c.release["pid"])
 
 
 @pytest.mark.parametrize("kwargs, needle", [({"method": "salt"}, "`method`"), ({"method": "hash"}, "subscribers"),

@@ -16,6 +16,7 @@ from reidcheck.anonymize.perturb import planar_laplace_cdf, planar_laplace_radiu
 from reidcheck.anonymize.release import TRUTH_SUFFIX, Release
 from reidcheck.anonymize.strategies import apply_strategies, parse_strategy
 from reidcheck.errors import UsageError
+from reidcheck.secrets import ReleaseKey
 from reidcheck.utility import haversine_km, trajectory_utility
 
 
@@ -154,11 +155,12 @@ def test_contribution_bound_limits_each_user(base):
         apply_strategies(base, ["aggregate:epsilon=-1"], seed=0)
 
 
-def test_same_seed_same_release_bytes(base, tmp_path):
+def test_same_key_and_seed_same_release_bytes(base, tmp_path):
     chain = ["generalize-time:bin=1h", "geo-noise:epsilon=1", "jitter:minutes=5", "subsample:records=0.8", "rotate"]
     digests = []
+    key = ReleaseKey(b"same key, same seed, same bytes")
     for i, seed in enumerate((9, 9, 10)):
-        pub = apply_strategies(base, chain, seed=seed).publish(seed=seed)
+        pub = apply_strategies(base, chain, seed=seed, key=key).publish(seed=seed)
         out = tmp_path / f"r{i}"
         pub.write(out)
         digests.append(hashlib.sha256((out / "cdr.parquet").read_bytes()).hexdigest())

@@ -5,7 +5,7 @@ release has no person-level row and no pseudonym: only ``place``, ``timestamp`` 
 ``users``.
 
 Differential privacy (user level, for the whole release): each user contributes to at most
-``max_cells`` cells (users above the bound keep a seeded uniform draw of their cells), so adding or
+``max_cells`` cells (users above the bound keep a uniform draw of their cells), so adding or
 removing one person changes at most ``max_cells`` counts by 1: L1 sensitivity ``max_cells``, L2
 sensitivity √``max_cells``. Noise is added to *every* cell of the public domain (all places of the
 release × all bins of the window, zeros included, so the set of released cells leaks nothing):

@@ -10,6 +10,9 @@
   [−60·minutes, +60·minutes].
 * ``subsample(release, records=q | users=q, rng)``: keep each record (or each user, with all their
   rows in every table) independently with probability ``q``.
+
+``rng`` is the step's generator, derived from the release key and seed (``apply_strategies``): without
+the key the noise cannot be regenerated from the seed and subtracted.
 """
 
 from __future__ import annotations

@@ -6,6 +6,13 @@ original and attacks scored; ``publish`` replaces the id by a pseudonym ``pid`` 
 identifier, giving the tables that leave the company plus the secret truth map (``pid`` →
 ``subscriber_id``), which ``write`` puts in a separate, clearly named file.
 
+Pseudonyms and noise come from the release's key and seed (``reidcheck.secrets``), carried from
+``apply_strategies`` to ``publish``. ``release.json`` carries neither: only the steps and their public
+parameters, row counts and where the key came from (``"key": "secret (not in the release)"``, or
+``"derived from the seed; not a real release"``). Secret sidecars beside the release (mode 0600, never
+inside it): the truth map ``<out>.TRUTH-MAP-SECRET.parquet`` and, when the key was freshly generated,
+the key ``<out>.KEY-SECRET`` (hex text; pass it to ``--key-file`` to reproduce the release).
+
 Working tables:
 
 * ``events`` — one row per released record: ``subscriber_id``, ``_row``, ``timestamp`` (int64 epoch
@@ -38,10 +45,24 @@ import pyarrow.parquet as pq
 
 from ..errors import UsageError
 from ..schema import TIMESTAMP
+from ..secrets import ReleaseKey, as_release_key, commit_secret, read_key_file, refuse_symlink, stage_secret
 from .pseudonymize import pseudonym_codes
 
 CDR_KEEP = ("event_type", "direction", "duration_s")
 TRUTH_SUFFIX = ".TRUTH-MAP-SECRET.parquet"
+KEY_SUFFIX = ".KEY-SECRET"
+
+
+def truth_sidecar(out) -> Path:
+    """Default truth-map path of release directory ``out``: ``<out>.TRUTH-MAP-SECRET.parquet`` beside it."""
+    out = Path(out)
+    return out.parent / (out.name + TRUTH_SUFFIX)
+
+
+def key_sidecar(out) -> Path:
+    """Key path of release directory ``out``: ``<out>.KEY-SECRET`` beside it."""
+    out = Path(out)
+    return out.parent / (out.name + KEY_SUFFIX)
 
 
 def _age_years(birth: pd.Series, day: pd.Timestamp) -> np.ndarray:
@@ -68,6 +89,8 @@ class Release:
     presence: pd.DataFrame | None = None
     pseudonym: dict = field(default_factory=lambda: {"method": "token"})
     steps: tuple = ()
+    key: ReleaseKey | None = None                  # set by apply_strategies; never published
+    seed: int = 0                                  # mixed with the key; never published
 
     # ------------------------------------------------------------------------------------------
     @classmethod
@@ -130,23 +153,34 @@ class Release:
         return 0 if self.events is None else int(self.events["subscriber_id"].nunique())
 
     # ------------------------------------------------------------------------------------------
-    def publish(self, seed: int) -> "Published":
+    def publish(self, *, key: ReleaseKey | bytes | None = None, seed: int | None = None) -> "Published":
         """Pseudonymize every table with the chosen method; return the release tables and truth map.
 
-        ``pid`` columns are categorical (dictionary-encoded in Parquet). With ``rotate`` the event
-        table gets a token per subscriber and period; the QI and travel tables, which have no time of
-        their own, get independent per-subscriber tokens."""
+        ``key`` and ``seed`` default to those ``apply_strategies`` used (a release made from one
+        key and seed must be published with them; a different one is refused); a release that never
+        went through ``apply_strategies`` gets a fresh key unless one is given. ``pid`` columns are
+        categorical (dictionary-encoded in Parquet) with the pseudonyms in sorted order, so the
+        dictionary says nothing about subscriber ids. With ``rotate`` the event table gets a token
+        per subscriber and period; the QI and travel tables, which have no time of their own, get
+        independent per-subscriber tokens."""
+        if key is not None and self.key is not None and as_release_key(key).material != self.key.material:
+            raise UsageError("publish: this release was made with another key (give the same key, or none).")
+        if seed is not None and self.key is not None and int(seed) != self.seed:
+            raise UsageError(f"publish: this release was made with seed {self.seed}, not {seed}.")
+        key = self.key if self.key is not None else as_release_key(key)
+        seed = self.seed if self.key is not None or seed is None else int(seed)
         p = dict(self.pseudonym)
         method = p.pop("method")
         tables: dict[str, pd.DataFrame] = {}
         if self.presence is not None:  # an aggregate: no person-level table, no pseudonym, no truth map
             tables = {"presence": self.presence, "cells": self.places.rename(columns={"place": "cell_id"})}
             return Published(tables=tables, truth=pd.DataFrame({"pid": [], "subscriber_id": []}),
-                             manifest=self._manifest(seed, "none", tables))
+                             manifest=self._manifest(key, "none", tables), key=key)
         all_ids = np.sort(self.subscribers["subscriber_id"].to_numpy(np.int64))
         base_codes, base_names, base_truth = pseudonym_codes(
-            all_ids, None, self.subscribers, method="token" if method == "rotate" else method, seed=seed,
+            all_ids, None, self.subscribers, method="token" if method == "rotate" else method, key=key, seed=seed,
             **({} if method == "rotate" else p))
+        base_rank, base_sorted = _sorted_categories(base_names)
         truth = [base_truth.assign(table="subscribers,travel" if method == "rotate" else "all")]
         used = np.zeros(len(base_names), bool)
         pid_codes = pid_names = None
@@ -154,12 +188,15 @@ class Release:
             ev = self.events.drop(columns=["_row", "subscriber_id"])
             uid = self.events["subscriber_id"].to_numpy(np.int64)
             if method == "rotate":
-                pid_codes, pid_names, rt = pseudonym_codes(uid, self.events["timestamp"].to_numpy(), method="rotate",
-                                                           seed=seed + 1, **p)
+                codes, names, rt = pseudonym_codes(uid, self.events["timestamp"].to_numpy(), method="rotate", key=key,
+                                                   seed=seed, **p)
+                rank, pid_names = _sorted_categories(names)
+                pid_codes = rank[codes]
                 truth.append(rt.assign(table="cdr"))
             else:
-                pid_codes, pid_names = np.searchsorted(all_ids, uid), base_names
-                used[pid_codes] = True
+                codes = np.searchsorted(all_ids, uid)
+                used[codes] = True
+                pid_codes, pid_names = base_rank[codes], base_sorted
             ev.insert(0, "pid", pd.Categorical.from_codes(pid_codes, categories=pid_names))
             if self.places is None:
                 ev = ev.drop(columns=["place"])
@@ -174,25 +211,35 @@ class Release:
                 codes = np.searchsorted(all_ids, df["subscriber_id"].to_numpy(np.int64))
                 used[codes] = True
                 out = df.drop(columns=["subscriber_id"])
-                out.insert(0, "pid", pd.Categorical.from_codes(codes, categories=base_names))
+                out.insert(0, "pid", pd.Categorical.from_codes(base_rank[codes], categories=base_sorted))
                 tables["subscribers" if name == "qi" else name] = out
         truth[0] = truth[0][used]
         truth = pd.concat(truth, ignore_index=True)
-        return Published(tables=tables, truth=truth, manifest=self._manifest(seed, method, tables),
-                         pid_codes=pid_codes, pid_names=pid_names)
+        return Published(tables=tables, truth=truth, manifest=self._manifest(key, method, tables),
+                         pid_codes=pid_codes, pid_names=pid_names, key=key)
 
-    def _manifest(self, seed: int, method: str, tables: dict) -> dict:
-        """``release.json``: how the release was made (no secret: an HMAC key is never written)."""
-        return {"kind": "reidcheck-release", "version": 1, "seed": seed, "steps": list(self.steps),
+    def _manifest(self, key: ReleaseKey, method: str, tables: dict) -> dict:
+        """``release.json``: how the release was made — the steps and their public parameters. No seed,
+        no key, nothing from which a pseudonym or a noise draw could be recomputed; ``key`` says
+        where the key came from."""
+        return {"kind": "reidcheck-release", "version": 2, "key": key.manifest_entry, "steps": list(self.steps),
                 "pseudonym": method, "space": self.space, "time_bin_s": self.time_bin_s,
                 "jitter_s": self.jitter_s, "noise_epsilon_per_km": self.noise_epsilon,
                 "sample_rate": self.sample_rate, "params": {"utc_offset_h": self.utc_offset_h},
                 "rows": {k: int(len(v)) for k, v in tables.items()}}
 
 
+def _sorted_categories(names: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(new code of each old code, names sorted): categories in pseudonym order, not id order."""
+    order = np.argsort(names, kind="stable")
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[order] = np.arange(len(names), dtype=np.int64)
+    return rank, names[order]
+
+
 @dataclass(frozen=True)
 class Published:
-    """What leaves the company (``tables``, ``manifest``) and what must not (``truth``). For the
+    """What leaves the company (``tables``, ``manifest``) and what must not (``truth``, ``key``). For the
     event table, ``pid_codes`` (int per row) index ``pid_names``: the pseudonyms without strings."""
 
     tables: dict
@@ -200,37 +247,75 @@ class Published:
     manifest: dict
     pid_codes: np.ndarray | None = None
     pid_names: np.ndarray | None = None
+    key: ReleaseKey | None = None
 
-    def write(self, out: Path, truth_path: Path | None = None, overwrite: bool = False) -> Path:
-        """Write the tables (Parquet) and ``release.json`` to ``out`` (built in a temporary sibling,
-        renamed when complete) and the truth map to ``truth_path`` (default: ``<out>`` +
-        ``.TRUTH-MAP-SECRET.parquet`` beside, never inside, the release). Returns the truth map path,
-        or None for an aggregate (no pseudonyms, nothing to map)."""
+    @property
+    def writes_key(self) -> bool:
+        """True when ``write`` stores the key beside the release (a fresh key: nobody else has it)."""
+        return self.key is not None and self.key.provenance == "fresh"
+
+    def write(self, out: Path, truth_path: Path | None = None, overwrite: bool = False) -> Path | None:
+        """Write the tables (Parquet) and ``release.json`` to ``out``, and the secret sidecars beside it
+        (never inside): the truth map at ``truth_path`` (default ``<out>.TRUTH-MAP-SECRET.parquet``) and,
+        for a fresh key, the key as hex text at ``<out>.KEY-SECRET``. Sidecars are created with mode 0600
+        and a symbolic link at their path is refused; an existing one is replaced only with
+        ``overwrite``. All or nothing: everything is written under temporary names, then renamed
+        (sidecars first); on any failure nothing new is left. Returns the truth map path, or None for
+        an aggregate (no pseudonyms, nothing to map)."""
         out = Path(out)
-        truth_path = Path(truth_path) if truth_path else out.parent / (out.name + TRUTH_SUFFIX)
-        if truth_path.resolve().is_relative_to(out.resolve()):
-            raise UsageError(f"The truth map '{truth_path}' must not be written inside the release '{out}'.")
+        truth_path = Path(truth_path) if truth_path else truth_sidecar(out)
+        key_path = key_sidecar(out)
+        has_truth = "presence" not in self.tables
+        secrets = ([(truth_path, "truth map")] if has_truth else []) + ([(key_path, "key")] if self.writes_key else [])
+        for path, what in secrets:
+            if path.resolve().is_relative_to(out.resolve()):
+                raise UsageError(f"The {what} '{path}' must not be written inside the release '{out}'.")
+            refuse_symlink(path)
         if out.exists() and any(out.iterdir()) and not overwrite:
             raise UsageError(f"Output directory '{out}' is not empty (use --overwrite to replace it).")
+        for path, what in secrets:
+            if path.exists() and not overwrite:
+                raise UsageError(f"The {what} '{path}' already exists (use --overwrite to replace it).")
+        stale = []  # with overwrite: sidecars of the replaced release that do not belong to this one
+        if overwrite:
+            if not has_truth and truth_path.is_file():
+                stale.append(truth_path)
+            if not self.writes_key and key_path.is_file() and not self._holds_key(key_path):
+                stale.append(key_path)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        staged, placed = [], []
         try:
             for name, df in self.tables.items():
                 pq.write_table(_arrow(df), tmp / f"{name}.parquet", compression="zstd")
             (tmp / "release.json").write_text(json.dumps(self.manifest, indent=2) + "\n")
-            has_truth = "presence" not in self.tables
-            t_tmp = truth_path.parent / f".{truth_path.name}.tmp"
             if has_truth:
-                pq.write_table(pa.Table.from_pandas(self.truth, preserve_index=False), t_tmp)
+                truth = pa.Table.from_pandas(self.truth, preserve_index=False)
+                staged.append((stage_secret(truth_path, lambda f: pq.write_table(truth, f)), truth_path))
+            if self.writes_key:
+                staged.append((stage_secret(key_path, (self.key.hex() + "\n").encode()), key_path))
+            for t, path in staged:
+                commit_secret(t, path)
+                placed.append(path)
             if out.exists():
                 shutil.rmtree(out)
             os.replace(tmp, out)
-            if has_truth:
-                os.replace(t_tmp, truth_path)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
+            for t, _ in staged:
+                Path(t).unlink(missing_ok=True)
+            for path in placed:
+                path.unlink(missing_ok=True)
             raise
+        for path in stale:
+            path.unlink(missing_ok=True)
         return truth_path if has_truth else None
+
+    def _holds_key(self, path: Path) -> bool:
+        try:
+            return self.key is not None and read_key_file(path) == self.key.material
+        except UsageError:
+            return False
 
 
 def _arrow(df: pd.DataFrame) -> pa.Table:

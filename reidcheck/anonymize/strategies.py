@@ -1,34 +1,36 @@
 """Strategy names of the CLI (``NAME[:k=v,...]``), parsed and applied in order to a ``Release``.
 
-Every random draw of step ``i`` comes from ``SeedSequence(seed, spawn_key=(STAGE, i))``: same seed and
-same chain, same release. Pseudonymization strategies (``hash``, ``hmac``, ``token``, ``rotate``) choose
-how ``pid`` is made when the release is published; without one, random tokens are used (a release
-never carries the subscriber id).
+Every random draw of step ``i`` comes from the release key and the seed, ``key.rng("strategy/<i>",
+seed)`` (``reidcheck.secrets``): the same key, seed and chain give the same release byte for byte;
+without the key the seed reveals nothing of the noise or the pseudonyms. Pseudonymization strategies
+(``hash``, ``hmac``, ``token``, ``rotate``) choose how ``pid`` is made when the release is published;
+without one, keyed tokens are used (a release never carries the subscriber id).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from ..errors import UsageError
+from ..secrets import ReleaseKey, as_release_key
 from .aggregate import aggregate
 from .generalize import generalize_space, generalize_time
 from .perturb import geo_noise, jitter, subsample
 from .release import Release
 from .suppress import suppress, topn
 
-STAGE = 211
 PSEUDONYMS = ("hash", "hmac", "token", "rotate")
 NAMES = PSEUDONYMS + ("generalize-space", "generalize-time", "generalize-qi", "suppress", "topn", "geo-noise",
                       "jitter", "subsample", "kanon", "aggregate", "drop")
 #: Parameters each strategy accepts (and their meaning, for the CLI's help and errors).
 PARAMS = {
     "hash": {"algorithm": "md5|sha1|sha256", "form": "e164|intl|national"},
-    "hmac": {"algorithm": "md5|sha1|sha256", "form": "e164|intl|national", "key": "secret text (default: from seed)"},
+    "hmac": {"algorithm": "md5|sha1|sha256", "form": "e164|intl|national",
+             "key": "secret text (default: derived from the release key)"},
     "token": {},
     "rotate": {"period": "month|week|day"},
     "generalize-space": {"level": "site|district|province|grid:<size>"},
@@ -146,9 +148,20 @@ def _kanon(rel: Release, params: dict) -> Release:
     return rel.evolve(Strategy("kanon", {"k": k, "suppression": budget}).label, qi=res.table.reset_index(drop=True))
 
 
-def apply_strategies(release: Release, strategies, seed: int = 0) -> Release:
-    """Apply ``strategies`` (specs or ``Strategy``) in order; returns the transformed ``Release``."""
-    rel = release
+def apply_strategies(release: Release, strategies, *, seed: int = 0,
+                     key: ReleaseKey | bytes | None = None) -> Release:
+    """Apply ``strategies`` (specs or ``Strategy``) in order; returns the transformed ``Release``, which
+    carries ``key`` and ``seed`` to ``Release.publish``.
+
+    ``key``: a ``reidcheck.secrets.ReleaseKey`` (or bytes) from which every pseudonym and random draw is
+    derived, mixed with ``seed`` (a non-negative integer, public). None: a fresh 256-bit key from the
+    OS, so the release cannot be reproduced unless that key is kept (``Published.write`` stores it in
+    ``<out>.KEY-SECRET``). For outputs that are not real releases use
+    ``reidcheck.secrets.key_from_seed(seed)``."""
+    key = as_release_key(key)
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise UsageError(f"The seed must be a non-negative integer. Got {seed!r} instead.")
+    rel = replace(release, key=key, seed=int(seed))
     chosen = [s if isinstance(s, Strategy) else parse_strategy(s) for s in strategies]
     pseud = [s for s in chosen if s.name in PSEUDONYMS]
     if len(pseud) > 1:
@@ -156,11 +169,11 @@ def apply_strategies(release: Release, strategies, seed: int = 0) -> Release:
     if pseud and any(s.name == "aggregate" for s in chosen):
         raise UsageError(f"Strategy '{pseud[0].name}' makes no sense with 'aggregate': an aggregate has no pid.")
     for i, s in enumerate(chosen):
-        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(STAGE, i)))
+        rng = key.rng(f"strategy/{i}", seed)
         p = dict(s.params)
         if s.name in PSEUDONYMS:
             if "key" in p:
-                p["key"] = str(p["key"]).encode()
+                p["hmac_key"] = str(p.pop("key")).encode()
             rel = rel.evolve(s.label if s.name != "hmac" else Strategy("hmac", {k: v for k, v in s.params.items()
                                                                                  if k != "key"}).label,
                              pseudonym={"method": s.name, **p})
