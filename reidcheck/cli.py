@@ -167,17 +167,18 @@ def anonymize(
     strategy: list[str] = typer.Option(..., "--strategy", "-s",
                                        help="NAME[:k=v,...], repeatable, applied in order: hash, hmac, token, "
                                             "rotate, generalize-space, generalize-time, generalize-qi, suppress, "
-                                            "topn, geo-noise, jitter, subsample, kanon, aggregate."),
+                                            "topn, geo-noise, jitter, subsample, kanon, aggregate, drop."),
     seed: int = typer.Option(0, "--seed", help="Seed mixed with the key into every random draw (public: the same "
                                                  "key and seed give the same release byte for byte)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Release directory (created; must be empty)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Release directory (created; must be empty).",
+                             callback=_output_dir),
     key_file: Optional[Path] = typer.Option(
         None, "--key-file", envvar="REIDCHECK_KEY_FILE",
         help="Secret key (at least 16 bytes, raw or hex text) from which every pseudonym and noise draw is "
              "derived; keep it mode 0600, it is not copied. Without it a fresh 256-bit key is drawn from the OS "
              "and stored only in <out>.KEY-SECRET (mode 0600) beside the release: pass that file here to "
              "reproduce the release."),
-    truth: Optional[Path] = typer.Option(None, "--truth",
+    truth: Optional[Path] = typer.Option(None, "--truth", callback=_output_file,
                                          help="Where to write the secret truth map (default: beside --out, "
                                               "named <out>.TRUTH-MAP-SECRET.parquet)."),
     table: str = typer.Option("cdr", "--table", help="Event table to release: cdr or pings."),
