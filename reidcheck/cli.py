@@ -763,7 +763,9 @@ def main(argv: list[str] | None = None) -> int:
                 print("reidcheck: interrupted; nothing was written", file=sys.stderr)
             return rv
     except ReidcheckError as exc:
-        print(f"reidcheck: error: {exc}", file=sys.stderr)
+        from .redact import one_line
+
+        print(f"reidcheck: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except Exit as exc:
         return exc.exit_code
@@ -773,7 +775,9 @@ def main(argv: list[str] | None = None) -> int:
     except TyperException as exc:  # argument parsing: bad option, missing value, wrong type
         message = exc.format_message()
         if message:  # an empty message follows the help text shown for a bare `reidcheck`
-            print(f"reidcheck: error: {message}", file=sys.stderr)
+            from .redact import one_line
+
+            print(f"reidcheck: error: {one_line(message)}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
         return _unexpected(exc)

@@ -54,7 +54,35 @@ DEFAULT_POLICY: dict = {
     },
     "tables": {},
 }
-TABLE_KEYS = {"kind", "mapping", "qi", "sensitive", "delimiter", "allow_duplicates"}
+#: The type of each [tables.NAME] key: a value of the same type as this example (a list: of strings).
+TABLE_TYPES = {"kind": "", "mapping": "", "qi": [""], "sensitive": "", "delimiter": "", "allow_duplicates": True}
+TABLE_KEYS = set(TABLE_TYPES)
+
+
+def _check_type(where: str, what: str, value, example, key: str) -> None:
+    """A policy value must have the type of its default (``example``): a bool, an integer, a number, a
+    string, a list of strings; ``qi``/``sensitive`` (default none) a list of strings / a string;
+    ``targets`` an integer or "all"."""
+    if key == "qi":
+        example = [""]
+    elif key == "sensitive":
+        example = ""
+    if key == "targets" and value == "all":
+        return
+    if isinstance(example, bool):
+        ok, want = isinstance(value, bool), "true or false"
+    elif isinstance(example, int):
+        ok, want = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif isinstance(example, float):
+        ok, want = isinstance(value, (int, float)) and not isinstance(value, bool), "a number"
+    elif isinstance(example, str):
+        ok, want = isinstance(value, str), "a string"
+    elif isinstance(example, list):
+        ok, want = isinstance(value, list) and all(isinstance(x, str) for x in value), "a list of strings"
+    else:   # pragma: no cover - every default has one of the types above
+        ok, want = True, ""
+    if not ok:
+        raise InputError(f"{where}: {what} must be {want}. Got {type(value).__name__} instead.")
 KINDS = ("trajectory", "tabular", "travel", "aggregate", "places")
 
 
@@ -102,6 +130,7 @@ def _merge(doc: dict, where: str) -> Policy:
                     if k not in policy.doc["rules"][rid]:
                         raise InputError(f"{where}: [rules.{rid}] has no key '{k}' "
                                          f"(keys: {', '.join(policy.doc['rules'][rid])}).")
+                    _check_type(where, f"[rules.{rid}] {k}", v, DEFAULT_POLICY["rules"][rid][k], k)
                     policy.doc["rules"][rid][k] = v
         elif key == "tables":
             if not isinstance(value, dict):
@@ -111,6 +140,8 @@ def _merge(doc: dict, where: str) -> Policy:
                 if bad:
                     raise InputError(f"{where}: [tables.{name}] has unknown key '{sorted(bad)[0]}' "
                                      f"(keys: {', '.join(sorted(TABLE_KEYS))}).")
+                for k, v in settings.items():
+                    _check_type(where, f"[tables.{name}] {k}", v, TABLE_TYPES[k], k)
                 if settings.get("kind") is not None and settings["kind"] not in KINDS:
                     raise InputError(f"{where}: [tables.{name}] kind must be one of {', '.join(KINDS)}.")
             policy.doc["tables"] = value
@@ -121,7 +152,10 @@ def _merge(doc: dict, where: str) -> Policy:
     if not isinstance(policy.doc["seed"], int) or policy.doc["seed"] < 0:
         raise InputError(f"{where}: `seed` must be a non-negative integer.")
     for key in ("select", "skip"):
-        for rid in policy.doc.get(key) or []:
+        value = policy.doc.get(key)
+        if value is not None and (not isinstance(value, list) or not all(isinstance(r, str) for r in value)):
+            raise InputError(f"{where}: `{key}` must be a list of rule ids, e.g. [\"RC201\"].")
+        for rid in value or []:
             if rid not in RULES:
                 raise InputError(f"{where}: `{key}` names unknown rule '{rid}'.")
     return policy

@@ -74,7 +74,10 @@ def pitman(h: Histogram, pi: float) -> float:
         return 0.0
     c2 = c2 if c2 != 0 else 1.0
     c = c1 * (c1 - 1) / c2
-    t0 = (n * u * c - c1 * (n - 1) * (2 * u + c)) / (2 * c1 * u + c1 * c - n * c)
+    denom = 2 * c1 * u + c1 * c - n * c
+    if denom == 0:          # no starting point: the equations have no usable solution (Zayatz fallback)
+        return float("nan")
+    t0 = (n * u * c - c1 * (n - 1) * (2 * u + c)) / denom
     a0 = (t0 * (c1 - n) + (n - 1) * c1) / (n * u)
     multi = h.sizes != 1
     ks, vs = h.sizes[multi].astype(float), h.counts[multi].astype(float)
@@ -87,7 +90,10 @@ def pitman(h: Histogram, pi: float) -> float:
         o4 = float((vs * (special.digamma(ks - a) - special.digamma(1 - a))).sum())
         return [o1 - o2, o3 - o4]
 
-    sol = optimize.root(equations, [t0, a0], method="hybr", options={"xtol": 1e-14})
+    # Tiny or degenerate tables send the solver through invalid regions (digamma poles, 0/0): those
+    # steps are not results, and a non-converged solve is reported as NaN, not warned about.
+    with np.errstate(all="ignore"):
+        sol = optimize.root(equations, [t0, a0], method="hybr", options={"xtol": 1e-14})
     t, a = sol.x
     if not sol.success or not np.isfinite([t, a]).all() or a == 0 or not (0 < a < 1) or t <= -a:
         return float("nan")

@@ -310,7 +310,9 @@ def _pick_column(cols, column: str | None, source: str) -> str:
 
     if column is not None:
         if column not in cols:
-            raise InputError(f"File '{source}': column '{column}' not found; columns are {', '.join(map(str, cols))}.")
+            from .redact import column_list
+
+            raise InputError(f"File '{source}': column '{column}' not found; columns are {column_list(cols)}.")
         return column
     if "pid" in cols:
         return "pid"

@@ -71,6 +71,13 @@ def column_list(columns, limit: int = 12) -> str:
     return ", ".join(shown) + (f" … ({len(cols)} in all)" if len(cols) > limit else "")
 
 
+def one_line(text: str) -> str:
+    """A message as one line: line breaks, tabs and other control characters (which a column name
+    may hold) are shown as escapes, so an error is always exactly one line."""
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+                   for ch in str(text))
+
+
 def _one_line(text: str, width: int) -> str:
     t = " ".join(str(text).split())
     return t if len(t) <= width else t[: width - 1] + "…"

@@ -57,6 +57,12 @@ class Population:
         return {name: getattr(self, name) for name in TABLES}
 
 
+#: Bounds of the options that size the work: a network larger than any country's, a pool larger than
+#: any machine's, are typing errors, not requests.
+MAX_SITES = 1_000_000
+MAX_WORKERS = 256
+
+
 def default_sites(subscribers: int) -> int:
     return max(12, int(round(subscribers / DEFAULT_SUBSCRIBERS_PER_SITE)))
 
@@ -83,14 +89,14 @@ def validate_params(subscribers, days, seed, sites=None, travel_rate=travel.DEFA
         bad("days", days, f"an integer between 1 and {MAX_DAYS}")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         bad("seed", seed, "a non-negative integer")
-    if sites is not None and (not isinstance(sites, (int, np.integer)) or sites < 1):
-        bad("sites", sites, "a positive integer")
+    if sites is not None and (not isinstance(sites, (int, np.integer)) or not 1 <= sites <= MAX_SITES):
+        bad("sites", sites, f"an integer between 1 and {MAX_SITES:,} (a real national network has ~55,000)")
     if not 0.0 <= float(travel_rate) <= 12.0:
         bad("travel_rate", travel_rate, "between 0 and 12 departures per subscriber per year")
     if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1):
         bad("chunk_size", chunk_size, "a positive integer")
-    if workers is not None and (not isinstance(workers, (int, np.integer)) or workers < 1):
-        bad("workers", workers, "a positive integer")
+    if workers is not None and (not isinstance(workers, (int, np.integer)) or not 1 <= workers <= MAX_WORKERS):
+        bad("workers", workers, f"an integer between 1 and {MAX_WORKERS}")
 
 
 def _ignore_interrupts() -> None:

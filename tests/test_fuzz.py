@@ -705,7 +705,8 @@ def test_anonymize(base, populations, capfd, chain, data):
             argv.append("-q")
         before = snapshot(root)
         res = run_cli(argv, capfd)
-        verify(res, root, before, outputs=[truth], out_dirs=[out], describe=f"chain: {chain}")
+        key = out.parent / (out.name + ".KEY-SECRET")     # a fresh key's sidecar, beside the release
+        verify(res, root, before, outputs=[truth, key], out_dirs=[out], describe=f"chain: {chain}")
         if res.code == 0 and out.is_dir():
             _release_has_no_identifiers(res, root, out)
 
@@ -801,7 +802,7 @@ def test_interrupted(base, populations, capfd, nth, cmd, data):
                     "--sarif", outs[2], "--markdown", outs[3], "-q"]
         elif cmd == "anonymize":
             out_dirs = [root / "out" / "rel"]
-            outs = [root / "out" / "rel.TRUTH-MAP-SECRET.parquet"]
+            outs = [root / "out" / "rel.TRUTH-MAP-SECRET.parquet", root / "out" / "rel.KEY-SECRET"]
             argv = ["anonymize", populations / "pop", "-s", "generalize-time:bin=1d", "--out", out_dirs[0], "-q"]
         elif cmd == "generate":
             out_dirs = [root / "out" / "pop"]
@@ -829,7 +830,8 @@ def test_interrupted(base, populations, capfd, nth, cmd, data):
             res = run_cli(argv, capfd)
         assume(calls["n"] >= nth)          # the interrupt happened
         if res.code == 130:
-            res.err = ""                    # "reidcheck: aborted" (and click's blank line) is expected
+            assert res.err == "reidcheck: interrupted; nothing was written\n", res.err
+            res.err = ""
         verify(res, root, before, outputs=outs, out_dirs=out_dirs, describe=f"KeyboardInterrupt at call {nth} of "
                                                                              f"{target}")
         if res.exc is None and res.code != 130:

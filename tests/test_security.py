@@ -211,6 +211,10 @@ def _bad_cases(tmp: Path, pop: Path):
     future["timestamp"] = pd.Timestamp("4029-03-01", tz="UTC")
     future.to_parquet(tmp / "future.parquet")
     (tmp / "ids.csv").write_text("pid\n" + "\n".join("ab" * 32 for _ in range(3)) + "\n")
+    (tmp / "select.toml").write_text("select = 5\n")
+    (tmp / "budget.toml").write_text('[rules.RC301]\nbudget = "x"\n')
+    (tmp / "qi.toml").write_text("[tables.t]\nqi = 3\n")
+    (tmp / "ab.csv").write_text("a,b\n1,2\n1,3\n")
     return [
         ("header-only unicity", ["attack", "unicity", tmp / "header_only.csv"], "no data rows"),
         ("header-only kanon", ["attack", "kanon", tmp / "header_only.csv", "--qi", "cell_id"], "no data rows"),
@@ -225,6 +229,17 @@ def _bad_cases(tmp: Path, pop: Path):
         ("generate workers 0", ["generate", "-n", "10", "-d", "1", "--workers", "0", "--out", tmp / "g"], "`workers`"),
         ("timestamps in 1811", ["attack", "unicity", tmp / "old.parquet"], "before 1990"),
         ("timestamps in 4029", ["attack", "topn", tmp / "future.parquet"], "a year from now"),
+        ("sites 10^9", ["generate", "-n", "1", "-d", "1", "--sites", "1000000000", "--out", tmp / "g"], "`sites`"),
+        ("workers 10^5", ["generate", "-n", "1", "-d", "1", "--workers", "100000", "--out", tmp / "g"], "`workers`"),
+        ("hash workers 10^5", ["attack", "hash-reversal", tmp / "ids.csv", "--column", "pid", "--workers", "100000"],
+         "`workers`"),
+        ("reversed serials", ["attack", "hash-reversal", tmp / "ids.csv", "--column", "pid", "--serials", "5-3"],
+         "`--serials`"),
+        ("policy select = 5", ["audit", pop, "--config", tmp / "select.toml"], "`select` must be a list"),
+        ("policy budget text", ["audit", pop, "--config", tmp / "budget.toml"], "budget must be an integer"),
+        ("policy qi = 3", ["audit", pop, "--config", tmp / "qi.toml"], "qi must be a list of strings"),
+        ("newline in a column name", ["attack", "tclose", tmp / "ab.csv", "--qi", "a\nX", "--sensitive", "b"],
+         "'a\\nX' not found"),
     ]
 
 
@@ -283,3 +298,12 @@ def test_gzip_is_detected_by_content_and_names_nothing_else(tmp_path, capsys):
     rc, out, err = run(["attack", "kanon", path, "--qi", "age,gender", "--json", "-"], capsys)
     assert rc == 0, err
     assert '"k": 10' in out
+
+
+def test_tiny_tables_give_population_risk_without_warnings(tmp_path, capsys):
+    """Pitman's solver on a degenerate histogram: NaN (Dankar falls back to Zayatz), no RuntimeWarning
+    on stderr (filterwarnings = error would raise it here)."""
+    path = tmp_path / "small.csv"
+    path.write_text("age\n30\n30\n31\n40\n40\n40\n51\n52\n")
+    rc, out, err = run(["attack", "risk", path, "--qi", "age", "--sampling-fraction", "0.1", "--json", "-"], capsys)
+    assert rc == 0 and err == ""
