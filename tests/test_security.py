@@ -59,7 +59,8 @@ def test_a_column_name_is_never_sql(tmp_path, capsys, fmt):
     """The header that made `audit` write a file (issue 13): every command now treats it as a name."""
     target = tmp_path / "pwned.csv"
     name = INJECTION.format(target=target)
-    df = pd.DataFrame({"pid": ["a", "b", "c"], "age": ["30", "40", "30"], name: ["1", "2", "1"],
+    # The injected text closes the quoted name after a real column "x", ends the statement and runs COPY.
+    df = pd.DataFrame({"pid": ["a", "b", "c"], "age": ["30", "40", "30"], "x": ["1", "1", "2"], name: ["1", "2", "1"],
                        "timestamp": ["2025-01-06 10:00:00"] * 3, "cell_id": ["1", "2", "3"]})
     path = tmp_path / f"t.{fmt}"
     df.to_csv(path, index=False) if fmt == "csv" else df.to_parquet(path)
