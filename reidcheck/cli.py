@@ -24,13 +24,18 @@ err_console = Console(stderr=True)
 @app.callback()
 def _global(spark_master: Optional[str] = typer.Option(
         None, "--spark-master", envvar="REIDCHECK_SPARK_MASTER",
-        help="Spark master URL for --engine spark (default local[*]; 'submit': the one spark-submit was given).")
+        help="Spark master URL for --engine spark (default local[*]; 'submit': the one spark-submit was given)."),
+        verbose: bool = typer.Option(
+        False, "--verbose", help="Show Spark's own log and warnings (--engine spark) on stderr instead of "
+                                 "writing them to $REIDCHECK_SPARK_LOG (default <tempdir>/reidcheck-spark-<pid>.log).")
 ) -> None:
     """Measure how easily people in an 'anonymized' telecom export can be re-identified."""
     import os
 
     if spark_master:
         os.environ["REIDCHECK_SPARK_MASTER"] = spark_master
+    if verbose:
+        os.environ["REIDCHECK_VERBOSE"] = "1"
 
 
 def _output_file(value):
@@ -232,7 +237,7 @@ def compare(
                                             callback=_output_file),
     seed: int = typer.Option(0, "--seed"),
     table: str = typer.Option("cdr", "--table", help="Event table: cdr or pings."),
-    engine: str = typer.Option("duckdb", "--engine", help="Engine: duckdb, or spark (pip install 'reidcheck[spark]'; master from --spark-master)."),
+    engine: str = typer.Option("duckdb", "--engine", help="Engine: duckdb, or spark (pip install -e '.[spark]'; master from --spark-master)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar, no terminal table."),
 ) -> None:
     """Every strategy of a plan × every attack that applies: a privacy–utility table (JSON, Markdown, PNG)."""
@@ -294,7 +299,7 @@ def audit(
     utc_offset: Optional[float] = typer.Option(None, "--utc-offset", help="Local time = UTC + hours (default: 5 "
                                                                           "for generated data, else 0)."),
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when the policy is violated."),
-    engine: str = typer.Option("duckdb", "--engine", help="Engine: duckdb, or spark (pip install 'reidcheck[spark]'; master from --spark-master)."),
+    engine: str = typer.Option("duckdb", "--engine", help="Engine: duckdb, or spark (pip install -e '.[spark]'; master from --spark-master)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar, no terminal summary."),
 ) -> None:
     """Run the attacks that fit an export and judge them against a policy: exit 0 pass, 1 violated, 2 error."""
@@ -457,7 +462,7 @@ _common = {
                                                          "(default: 5 for generated populations, else 0)."),
     "json": typer.Option(None, "--json", help="Write the JSON result to PATH, or to stdout with '-'.",
                          callback=_output_file),
-    "engine": typer.Option("duckdb", "--engine", help="Engine: duckdb, or spark (pip install 'reidcheck[spark]'; master from --spark-master)."),
+    "engine": typer.Option("duckdb", "--engine", help="Engine: duckdb, or spark (pip install -e '.[spark]'; master from --spark-master)."),
     "quiet": typer.Option(False, "--quiet", "-q", help="No terminal table."),
 }
 

@@ -454,21 +454,39 @@ def load_table(engine, path, *, delimiter: str | None = None, relation: str = "t
     """Register a CSV/Parquet table (or a DataFrame) as ``relation``, every column as text for CSV.
     A table without data rows is an InputError unless ``allow_empty``.
 
-    The delimiter of a CSV file is detected unless given. Values are kept as written (``39`` stays
-    ``39``), so equivalence classes are exact. Returns ``{"file", "rows", "columns"}``.
+    A CSV file's dialect (delimiter unless given, header, quoting, gzip) is detected once
+    (``reidcheck.dialect``) and passed explicitly to either engine. Values are kept as written (``39``
+    stays ``39``), so equivalence classes are exact. Returns ``{"file", "rows", "columns"}``.
     """
+    from .dialect import CsvDialect, detect_csv, normalize_delimiter
+
     if isinstance(path, pd.DataFrame):
         engine.register(relation, path)
         return {"file": "<DataFrame>", "rows": len(path), "columns": list(path.columns)}
-    if not (is_uri(path) and engine.name != "duckdb"):
+    uri = is_uri(path) and engine.name != "duckdb"
+    if not uri:
         path = Path(path)
         if not path.exists():
             raise InputError(f"Input '{path}' does not exist.")
         if path.is_dir():
             raise InputError(f"Input '{path}' is a directory; give the table's file.")
-    if engine.name != "duckdb":      # Spark: the engine's own readers (CSV values kept as text)
+    low = str(path).lower()
+    name = low.rstrip("/").rsplit("/", 1)[-1]
+    dialect = None
+    if low.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt")):
+        if uri:      # not read here: the dialect from the name (and --delimiter)
+            dialect = CsvDialect(delimiter=normalize_delimiter(delimiter) or ("\t" if ".tsv" in name else ","),
+                                 compression="gzip" if low.endswith(".gz") else None)
+        else:
+            dialect = detect_csv(path, delimiter)
+        if not dialect.header:
+            raise InputError(f"File '{path}': the first line looks like data, not a header; a table needs a "
+                             "header line naming its columns.")
+    elif not (low.endswith((".parquet", ".pq")) or (uri and "." not in name)):
+        raise InputError(f"File '{path}': unknown format (expected .parquet, .csv, .tsv, optionally .gz).")
+    if engine.name != "duckdb":      # Spark: the engine's own readers, told the detected dialect
         try:
-            engine.register_table_file(relation, str(path), delimiter=delimiter)
+            engine.register_table_file(relation, str(path), dialect)
             cols = list(engine.columns(relation))
             check_header(path, cols)
             rows = int(engine.query(f"SELECT COUNT(*) AS n FROM {relation}")["n"][0])
@@ -480,16 +498,10 @@ def load_table(engine, path, *, delimiter: str | None = None, relation: str = "t
             raise InputError(f"File '{path}': no data rows (a header only, or an empty table).")
         return {"file": str(path), "rows": rows, "columns": cols}
     p = sql_string(path)
-    low = str(path).lower()
-    if low.endswith((".parquet", ".pq")):
+    if dialect is None:
         src = f"read_parquet({p})"
-    elif low.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt")):
-        if delimiter is not None and len(delimiter.encode()) != 1 and delimiter != "\\t":
-            raise UsageError(f"Option `--delimiter` must be one character. Got {delimiter!r} instead.")
-        delim = "" if delimiter is None else f", delim={sql_string(delimiter)}"
-        src = f"read_csv({p}, header=true, all_varchar=true{delim})"
     else:
-        raise InputError(f"File '{path}': unknown format (expected .parquet, .csv, .tsv, optionally .gz).")
+        src = f"read_csv({p}, {dialect.duckdb_options()}, all_varchar=true)"
     try:
         engine.register(relation, f"SELECT * FROM {src}", materialize=materialize)
     except Exception as exc:  # the engine's parse error, reduced to one line

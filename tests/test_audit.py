@@ -121,7 +121,7 @@ def _bad_inputs(tmp):
         (p.write_bytes if binary else p.write_text)(text)
         cases.append((name, p, list(extra), expect))
 
-    csv("empty.csv", "", expect="empty.csv': no data rows")
+    csv("empty.csv", "", expect="empty.csv': empty (no header, no rows)")
     csv("header.csv", "uid,ts,cell\n", expect="no data rows")
     csv("semi.csv", "uid;ts;cell\n1;2025-01-06 10:00:00;5\n", expect="is the delimiter right")
     (b / "semi.toml").write_text('[tables.semi]\ndelimiter = ","\n')

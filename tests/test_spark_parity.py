@@ -34,11 +34,13 @@ VOLATILE = {"elapsed_s", "engine", "shared_preparation_s"}
 
 
 @pytest.fixture(scope="module")
-def engines():
-    spark = get_engine("spark", master="local[2]", config={"spark.driver.maxResultSize": "1m",
-                                                            "spark.sql.shuffle.partitions": "4"})
-    yield {"duckdb": get_engine("duckdb"), "spark": spark}
-    spark.spark.stop()
+def engines(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:     # Spark's output: a log file of this run, not the terminal
+        mp.setenv("REIDCHECK_SPARK_LOG", str(tmp_path_factory.mktemp("spark-log") / "spark.log"))
+        spark = get_engine("spark", master="local[2]", config={"spark.driver.maxResultSize": "1m",
+                                                                "spark.sql.shuffle.partitions": "4"})
+        yield {"duckdb": get_engine("duckdb"), "spark": spark}
+        spark.spark.stop()
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +125,105 @@ def test_travel_and_linkage_are_identical(engines, pop_dir):
                         "district": subs["home_district"]})
     aux = rel.sample(300, random_state=1).rename(columns={"pid": "subscriber_id"})
     _same(lambda n: Linkage(qi="gender,age,district").run(engines[n], rel, aux))
+
+
+# --- CSV dialects: detected once (reidcheck.dialect), passed to both engines ---------------------------
+
+def _kanon_same(engines, path, qi, k=5):
+    def run(n):
+        load_table(engines[n], path, relation="tbl")
+        return KAnonymity(qi=qi, k=k).run(engines[n], "tbl", source=str(path))
+    return _same(run)
+
+
+def test_semicolon_csv_kanon_is_identical(engines, tmp_path):
+    rows = [f"{'MF'[i % 2]};{20 + i % 7};{['White', 'Black', 'Other'][i % 3]};{['Never-married', 'Divorced'][i % 2]}"
+            for i in range(200)]
+    path = tmp_path / "adult-like.csv"
+    path.write_text("sex;age;race;marital-status\r\n" + "\r\n".join(rows) + "\r\n")
+    res = _kanon_same(engines, path, "sex,age,race,marital-status")
+    assert res[0]["n_targets"] == 200 and res[0]["classes"] > 1
+
+
+def test_adult_kanon_is_identical(engines, shared_data):
+    path = shared_data / "adult" / "adult.csv"
+    if not path.exists():
+        pytest.skip("adult.csv is not in the shared data")
+    res = _kanon_same(engines, path, "sex,age,race,marital-status")
+    assert res[0]["n_targets"] > 30000
+
+
+def test_header_only_csv_is_identical(engines, tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text("sex;age\n")
+    for e in engines.values():
+        assert load_table(e, path) == {"file": str(path), "rows": 0, "columns": ["sex", "age"]}
+    assert _kanon_same(engines, path, "sex,age")[0]["n_targets"] == 0
+
+
+def test_gzip_csv(engines, tmp_path):
+    """A gzip file named .csv: DuckDB reads it; Spark (which picks its codec from the name) refuses it
+    in one line. Named .csv.gz, both read it alike."""
+    import gzip
+
+    from reidcheck.errors import InputError
+
+    text = "sex,age\n" + "".join(f"{'MF'[i % 2]},{30 + i % 4}\n" for i in range(100))
+    (tmp_path / "t.csv").write_bytes(gzip.compress(text.encode()))
+    (tmp_path / "t.csv.gz").write_bytes(gzip.compress(text.encode()))
+    assert load_table(engines["duckdb"], tmp_path / "t.csv")["rows"] == 100
+    with pytest.raises(InputError, match=r"t\.csv': gzip-compressed but not named \.gz") as info:
+        load_table(engines["spark"], tmp_path / "t.csv")
+    assert "\n" not in str(info.value)
+    assert _kanon_same(engines, tmp_path / "t.csv.gz", "sex,age")[0]["n_targets"] == 100
+
+
+def test_semicolon_trajectory_csv_is_identical(engines, pop_dir, tmp_path):
+    """SparkEngine.register (trajectory files) honours the detected delimiter too."""
+    cdr = pd.read_parquet(pop_dir / "cdr.parquet").head(5000)
+    path = tmp_path / "cdr.csv"
+    cdr[["subscriber_id", "timestamp", "cell_id"]].to_csv(path, sep=";", index=False)
+    inputs = {n: load_trajectories(e, path, "user=subscriber_id,time=timestamp,place=cell_id")
+              for n, e in engines.items()}
+    res = _same(lambda n: Unicity(points=2, targets="all", seed=1).run(engines[n], inputs[n]))
+    assert res[0]["n_targets"] > 0
+
+
+# --- the command line: stdout only JSON, stderr empty, Spark's output in its log -----------------------
+
+def _cli(args, tmp_path, **env):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = str(Path(__file__).resolve().parents[1])
+    full_env = {**os.environ, "PYTHONPATH": repo + os.pathsep + os.environ.get("PYTHONPATH", ""),
+                "REIDCHECK_SPARK_MASTER": "local[1]", **env}
+    full_env.pop("REIDCHECK_VERBOSE", None)
+    return subprocess.run([sys.executable, "-m", "reidcheck.cli", *args], capture_output=True, text=True,
+                          env=full_env, cwd=tmp_path, timeout=600)
+
+
+def test_cli_spark_is_silent_and_logs_to_a_file(tmp_path):
+    import json
+
+    (tmp_path / "small.csv").write_text("a;b\nx;1\ny;2\nx;1\nz;3\n")
+    log = tmp_path / "logs" / "spark.log"
+    args = ["attack", "kanon", "small.csv", "--qi", "a,b", "--json", "-"]
+    spark = _cli(args + ["--engine", "spark"], tmp_path, REIDCHECK_SPARK_LOG=str(log))
+    assert spark.returncode == 0 and spark.stderr == ""
+    duck = _cli(args, tmp_path)
+    assert duck.returncode == 0 and duck.stderr == ""
+    a, b = json.loads(spark.stdout), json.loads(duck.stdout)      # stdout is the JSON and nothing else
+    assert {k: v for k, v in a.items() if k not in VOLATILE} == {k: v for k, v in b.items() if k not in VOLATILE}
+    text = log.read_text()
+    assert "log4j" in text or "WARN" in text                      # the JVM's output went to the log
+    assert oct(log.stat().st_mode & 0o777) == "0o600"
+
+
+def test_cli_spark_verbose_shows_the_log(tmp_path):
+    (tmp_path / "small.csv").write_text("a,b\nx,1\n")
+    log = tmp_path / "spark.log"
+    run = _cli(["--verbose", "attack", "kanon", "small.csv", "--qi", "a", "--json", "-", "--engine", "spark"],
+               tmp_path, REIDCHECK_SPARK_LOG=str(log))
+    assert run.returncode == 0 and run.stderr.strip() and not log.exists()

@@ -30,6 +30,9 @@ class Engine(Protocol):
 
 
 ENGINES = ("duckdb", "spark")
+#: The one line shown when ``--engine spark`` is asked for without pyspark.
+SPARK_MISSING = ("Engine 'spark' needs the spark extra (pyspark, and Java 17+): pip install -e '.[spark]' "
+                 "(from the reidcheck checkout).")
 
 
 def quote_double(name: str) -> str:
@@ -64,9 +67,7 @@ def get_engine(name: str = "duckdb", **options) -> Engine:
 
         return DuckDBEngine(**options)
     if name == "spark":
-        try:
-            from .spark_engine import SparkEngine
-        except ImportError:
-            raise UsageError("Engine 'spark' needs the spark extra: pip install 'reidcheck[spark]'.") from None
+        from .spark_engine import SparkEngine   # imports pyspark only to start a session (SPARK_MISSING)
+
         return SparkEngine(**options)
     raise UsageError(f"Parameter `engine` must be one of {', '.join(ENGINES)}. Got {name!r} instead.")
