@@ -758,25 +758,65 @@ def attack_travel(
           json_path, quiet)
 
 
+class _Interrupts:
+    """While a command runs, remember a Ctrl-C: engines turn it into their own errors (DuckDB raises
+    InterruptException or a RuntimeError mid-query), and any error after one is still exit 130."""
+
+    def __init__(self):
+        self.seen, self._previous = False, None
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+
+            def handler(signum, frame):
+                self.seen = True
+                signal.default_int_handler(signum, frame)
+
+            signal.signal(signal.SIGINT, handler)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point; returns the exit code (errors are one line on stderr)."""
+    with _Interrupts() as interrupts:
+        code = _main(argv, interrupts)
+    return code
+
+
+def _interrupted() -> int:
+    print("reidcheck: interrupted; nothing was written", file=sys.stderr)
+    return 130
+
+
+def _main(argv, interrupts: "_Interrupts") -> int:
     command = typer.main.get_command(app)
     try:
         rv = command.main(args=argv, prog_name="reidcheck", standalone_mode=False)
         if isinstance(rv, int):   # typer.Exit raised inside a command comes back as its code
-            if rv == 130:         # typer turns Ctrl-C into Exit(130)
-                print("reidcheck: interrupted; nothing was written", file=sys.stderr)
-            return rv
+            return _interrupted() if rv == 130 or interrupts.seen else rv
     except ReidcheckError as exc:
         from .redact import one_line
+
+        if interrupts.seen:
+            return _interrupted()
 
         print(f"reidcheck: error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except Exit as exc:
         return exc.exit_code
     except (Abort, KeyboardInterrupt):
-        print("reidcheck: interrupted; nothing was written", file=sys.stderr)
-        return 130
+        return _interrupted()
     except TyperException as exc:  # argument parsing: bad option, missing value, wrong type
         message = exc.format_message()
         if message:  # an empty message follows the help text shown for a bare `reidcheck`
@@ -785,7 +825,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"reidcheck: error: {one_line(message)}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback
-        return _unexpected(exc)
+        return _interrupted() if interrupts.seen else _unexpected(exc)
     return 0
 
 
@@ -796,8 +836,7 @@ def _unexpected(exc: BaseException) -> int:
     import traceback
 
     if type(exc).__name__ == "InterruptException":   # DuckDB's form of Ctrl-C
-        print("reidcheck: interrupted; nothing was written", file=sys.stderr)
-        return 130
+        return _interrupted()
     if isinstance(exc, MemoryError):
         print("reidcheck: error: out of memory; try a smaller input or fewer targets.", file=sys.stderr)
         return 2

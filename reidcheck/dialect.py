@@ -56,7 +56,7 @@ class CsvDialect:
 
         return (f"delim={lit(self.delimiter)}, header={'true' if self.header else 'false'}, "
                 f"quote={lit(self.quote)}, escape={lit(self.escape)}, "
-                f"compression={lit(self.compression or 'none')}")
+                f"compression={lit(self.compression or 'none')}, skip=0")
 
 
 def normalize_delimiter(delimiter: str | None) -> str | None:
@@ -99,6 +99,10 @@ def detect_csv(path, delimiter: str | None = None) -> CsvDialect:
     if delimiter is None:
         delimiter = _delimiter(text, quote, path)
     rows = _rows(text, delimiter, quote)
+    ragged = next((i for i, r in enumerate(rows[1:], start=2) if len(r) != len(rows[0])), None)
+    if ragged is not None:
+        raise InputError(f"File '{path}': record {ragged:,} has {len(rows[ragged - 1])} field(s) where the first "
+                         f"line has {len(rows[0])} (delimiter {delimiter!r}); every record needs the same fields.")
     multiline = any("\n" in f or "\r" in f for r in rows for f in r)
     return CsvDialect(delimiter=delimiter, header=_has_header(rows), compression=compression, quote=quote,
                       escape=quote, multiline=multiline)

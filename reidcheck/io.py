@@ -25,7 +25,7 @@ import pandas as pd
 
 from .engine import sql_string
 from .errors import InputError, ReidcheckError, UsageError
-from .redact import check_header, column_list, scrub
+from .redact import check_header, column_list, headerless, scrub
 
 ROLES = ("user", "time", "place", "lat", "lon")
 
@@ -249,7 +249,10 @@ def _reader_sql(path: Path, preset: dict | None) -> str:
     if low.endswith(".parquet") or low.endswith(".pq"):
         return f"read_parquet({p})"
     if low.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt")):
-        return f"read_csv({p}, auto_detect=true)"
+        from .dialect import detect_csv
+
+        dialect = detect_csv(path)    # delimiter, header, quoting and compression, once (types: DuckDB's)
+        return f"read_csv({p}, {dialect.duckdb_options()}, auto_detect=true)"
     raise InputError(f"File '{path}': unknown format (expected .parquet, .csv, .tsv, optionally .gz).")
 
 
@@ -333,9 +336,7 @@ def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, tab
         check_header(file, cols)
         if cols and all(re.fullmatch(r"column\d+", c) for c in cols) and mapping is None:
             # DuckDB names the columns of a file it found no header in column0, column1, …
-            raise InputError(f"File '{file}': the first row looks like data, not a header; add a header row "
-                             "that names the columns, or pass a mapping of these positions "
-                             "(--mapping user=column0,time=column1,place=column2).")
+            raise headerless(file, positions=True)
     if mapping is None:
         if {"subscriber_id", "timestamp", "cell_id"} <= set(cols):
             mapping = CANONICAL
@@ -480,8 +481,7 @@ def load_table(engine, path, *, delimiter: str | None = None, relation: str = "t
         else:
             dialect = detect_csv(path, delimiter)
         if not dialect.header:
-            raise InputError(f"File '{path}': the first line looks like data, not a header; a table needs a "
-                             "header line naming its columns.")
+            raise headerless(path)
     elif not (low.endswith((".parquet", ".pq")) or (uri and "." not in name)):
         raise InputError(f"File '{path}': unknown format (expected .parquet, .csv, .tsv, optionally .gz).")
     if engine.name != "duckdb":      # Spark: the engine's own readers, told the detected dialect

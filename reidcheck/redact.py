@@ -83,15 +83,22 @@ def _one_line(text: str, width: int) -> str:
     return t if len(t) <= width else t[: width - 1] + "…"
 
 
+def headerless(file, detail: str = "", positions: bool = False) -> InputError:
+    """The one error for a file whose first row is data, not a header (never showing that row).
+    ``positions``: the reader named the columns column0, column1, … and a mapping may use them."""
+    how = ("add a header row that names the columns, or map these positions "
+           "(--mapping user=column0,time=column1,place=column2)" if positions else
+           "add a header row that names the columns, then pass a mapping (--mapping user=COL,time=COL,place=COL, "
+           "or mapping/qi under [tables.NAME] in reidcheck.toml)")
+    return InputError(f"File '{file}': the first row looks like data, not a header{detail}; {how}.")
+
+
 def check_header(file, columns) -> None:
     """Refuse a header row that looks like data (InputError naming the file, never the values)."""
     kinds = [k for k in (looks_like_value(c) for c in columns) if k]
     if kinds:
         what = ", ".join(dict.fromkeys(kinds))
-        raise InputError(
-            f"File '{file}': the first row looks like data, not a header ({len(kinds)} of {len(list(columns))} "
-            f"fields look like {what}); add a header row that names the columns, then pass a mapping "
-            "(--mapping user=COL,time=COL,place=COL, or mapping/qi under [tables.NAME] in reidcheck.toml).")
+        raise headerless(file, f" ({len(kinds)} of {len(list(columns))} fields look like {what})")
 
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")

@@ -115,9 +115,11 @@ def test_load_table_uses_the_dialect_on_duckdb(tmp_path):
     info = load_table(engine, path)
     assert info["columns"] == ["sex", "age", "marital-status"] and info["rows"] == 2
     assert engine.query('SELECT "age" FROM tbl')["age"].tolist() == ["39", "39"]      # text, as written
-    header_only = load_table(engine, _write(tmp_path, "h.csv", "sex;age\n"))
+    header_only = load_table(engine, _write(tmp_path, "h.csv", "sex;age\n"), allow_empty=True)
     assert header_only["rows"] == 0 and header_only["columns"] == ["sex", "age"]
-    with pytest.raises(InputError, match="the first line looks like data, not a header"):
+    with pytest.raises(InputError, match="no data rows"):
+        load_table(engine, tmp_path / "h.csv")
+    with pytest.raises(InputError, match="the first row looks like data, not a header"):
         load_table(engine, _write(tmp_path, "n.csv", "39,M\n40,F\n"))
     with pytest.raises(InputError, match=r"empty\.csv': empty \(no header, no rows\)"):
         load_table(engine, _write(tmp_path, "empty.csv", ""))

@@ -308,3 +308,37 @@ def test_tiny_tables_give_population_risk_without_warnings(tmp_path, capsys):
     path.write_text("age\n30\n30\n31\n40\n40\n40\n51\n52\n")
     rc, out, err = run(["attack", "risk", path, "--qi", "age", "--sampling-fraction", "0.1", "--json", "-"], capsys)
     assert rc == 0 and err == ""
+
+
+def test_unhelpful_reader_messages_are_now_clear(tmp_path, capsys):
+    """A ragged row, latin-1 bytes on `attack`, an empty CSV: one line that says what is wrong."""
+    (tmp_path / "ragged.csv").write_text("a,b,c\n1,2,3\n4,5\n6,7,8\n")
+    (tmp_path / "latin.csv").write_bytes("user,time,place\n1,2025-01-06 10:00:00,3\n2,2025-01-06 11:00:00,Caf\xe9\n"
+                                         .encode("latin-1"))
+    (tmp_path / "empty.csv").write_text("")
+    for args, needles in (
+            (["attack", "unicity", tmp_path / "ragged.csv", "--mapping", "user=a,time=b,place=c"],
+             ("record 3 has 2 field(s)", "first line has 3")),
+            (["attack", "kanon", tmp_path / "ragged.csv", "--qi", "a"], ("record 3 has 2 field(s)",)),
+            (["attack", "unicity", tmp_path / "latin.csv", "--mapping", "user=user,time=time,place=place"],
+             ("not UTF-8", "iconv")),
+            (["attack", "unicity", tmp_path / "empty.csv"], ("empty",)),
+            (["audit", tmp_path / "empty.csv"], ("empty",))):
+        rc, out, err = run(args, capsys)
+        assert rc == 2, (args, err)
+        one_error_line(err, *needles)
+        assert "sniffing" not in err and "column0" not in err and "CSV Error" not in err
+
+
+def test_gzip_named_csv_trajectories_are_read(tmp_path, pop, capsys):
+    cdr = pd.read_parquet(pop / "cdr.parquet").head(2000)
+    plain, packed = tmp_path / "cdr.csv", tmp_path / "cdr-gz.csv"
+    cdr.to_csv(plain, index=False)
+    with gzip.open(packed, "wt") as fh:
+        fh.write(plain.read_text())
+    docs = []
+    for path in (plain, packed):
+        rc, out, err = run(["attack", "unicity", path, "--targets", "50", "--seed", "1", "--json", "-"], capsys)
+        assert rc == 0, err
+        docs.append({k: v for k, v in __import__("json").loads(out).items() if k != "elapsed_s"})
+    assert docs[0] == docs[1]
