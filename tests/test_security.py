@@ -342,3 +342,23 @@ def test_gzip_named_csv_trajectories_are_read(tmp_path, pop, capsys):
         assert rc == 0, err
         docs.append({k: v for k, v in __import__("json").loads(out).items() if k != "elapsed_s"})
     assert docs[0] == docs[1]
+
+
+def test_anonymize_outputs_are_checked_before_any_work(pop, tmp_path, capsys):
+    """`--out` naming a file (a traceback before), `--truth` in a folder that does not exist yet (created),
+    `--truth` under a file (refused): one line, nothing written."""
+    (tmp_path / "afile").write_text("x")
+    rc, _, err = run(["anonymize", pop, "--strategy", "token", "--out", tmp_path / "afile"], capsys)
+    assert rc == 2
+    one_error_line(err, "afile", "not a directory")
+    assert (tmp_path / "afile").read_text() == "x" and sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+    rc, _, err = run(["anonymize", pop, "--strategy", "token", "--out", tmp_path / "rel",
+                      "--truth", tmp_path / "afile" / "truth.parquet"], capsys)
+    assert rc == 2
+    one_error_line(err, "not a directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+    rc, _, err = run(["anonymize", pop, "--strategy", "token", "--out", tmp_path / "rel", "-q",
+                      "--truth", tmp_path / "new" / "dir" / "truth.parquet"], capsys)
+    assert rc == 0, err
+    truth = tmp_path / "new" / "dir" / "truth.parquet"
+    assert truth.is_file() and (truth.stat().st_mode & 0o777) == 0o600
