@@ -240,19 +240,22 @@ def engine_error(file, exc: Exception) -> InputError:
     return InputError(f"File '{file}': cannot be read ({scrub(text)}){where}.")
 
 
-def _reader_sql(path: Path, preset: dict | None) -> str:
-    p = sql_string(path)
-    low = str(path).lower()
-    if preset is not None:
-        cols = ", ".join(f"{sql_string(c)}: 'VARCHAR'" for c in preset["columns"])
-        return f"read_csv({p}, delim={sql_string(preset['delim'])}, header=false, columns={{{cols}}})"
-    if low.endswith(".parquet") or low.endswith(".pq"):
-        return f"read_parquet({p})"
-    if low.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt")):
-        from .dialect import detect_csv
+def file_dialect(engine, path, delimiter: str | None = None):
+    """How to read a table file: None for Parquet (a file, or a dataset folder behind a URI), else its
+    CSV dialect, detected once from the content (``reidcheck.dialect``) or, for a URI the engine reads
+    where it is, from the name. InputError for any other format."""
+    from .dialect import CsvDialect, detect_csv, normalize_delimiter
 
-        dialect = detect_csv(path)    # delimiter, header, quoting and compression, once (types: DuckDB's)
-        return f"read_csv({p}, {dialect.duckdb_options()}, auto_detect=true)"
+    low = str(path).lower()
+    name = low.rstrip("/").rsplit("/", 1)[-1]
+    remote = is_uri(path) and engine.reads_uris
+    if low.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt")):
+        if remote:
+            return CsvDialect(delimiter=normalize_delimiter(delimiter) or ("\t" if ".tsv" in name else ","),
+                              compression="gzip" if low.endswith(".gz") else None)
+        return detect_csv(path, delimiter)
+    if low.endswith((".parquet", ".pq")) or (remote and "." not in name):
+        return None
     raise InputError(f"File '{path}': unknown format (expected .parquet, .csv, .tsv, optionally .gz).")
 
 
@@ -300,11 +303,13 @@ def load_places(engine, cells_path: Path) -> pd.DataFrame:
 
 def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, table: str = "cdr",
                       cells=None, utc_offset_h: float | None = None, relation: str = "events",
-                      plausible_times: bool | None = None) -> TrajectoryInput:
+                      plausible_times: bool | None = None, source_relation: str | None = None) -> TrajectoryInput:
     """Register ``relation`` on ``engine`` from a population directory, a file, a preset format, or
     a pandas DataFrame (``path`` may be one; then ``cells`` may be a DataFrame too). Times before 1990
     or more than a year from now are refused when ``plausible_times`` is true (default: for files, the
-    exports the CLI reads; a DataFrame from Python code may use any epoch, e.g. small test times)."""
+    exports the CLI reads; a DataFrame from Python code may use any epoch, e.g. small test times).
+    ``source_relation``: the file ``path`` is already registered under this name (read once by the
+    caller); the events are a view over it."""
     preset = None
     utc_offset_h = check_utc_offset(utc_offset_h)
     if plausible_times is None:
@@ -321,12 +326,20 @@ def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, tab
         mapping = Mapping(**preset["mapping"])
     elif isinstance(mapping, str):
         mapping = Mapping.parse(mapping)
-    if reader is None and engine.name != "duckdb":
-        if preset is not None:
-            raise UsageError(f"Preset formats are read by the duckdb engine only; convert '{file}' to Parquet first.")
-        engine.register(f"__file_{relation}", file if is_uri(file) else Path(file))
+    if source_relation is not None:         # already read (once) by the caller, e.g. the audit
+        reader = source_relation
+    elif reader is None:
         reader = f"__file_{relation}"
-    reader = reader or _reader_sql(file, preset)
+        if preset is not None:               # a known headerless format: its columns, as text
+            from dataclasses import replace
+
+            dialect = replace(file_dialect(engine, file, preset["delim"]), header=False)
+            _register_file(engine, file, reader, dialect=dialect, text=True, names=preset["columns"])
+        else:
+            dialect = file_dialect(engine, file)
+            if dialect is not None and not dialect.header:
+                raise headerless(file)
+            _register_file(engine, file, reader, dialect=dialect)
     try:
         engine.register("__raw", f"SELECT * FROM {reader} LIMIT 0")
     except Exception as exc:  # the engine's own parse error, reduced to one line
@@ -334,9 +347,6 @@ def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, tab
     cols = engine.columns("__raw")
     if preset is None:
         check_header(file, cols)
-        if cols and all(re.fullmatch(r"column\d+", c) for c in cols) and mapping is None:
-            # DuckDB names the columns of a file it found no header in column0, column1, …
-            raise headerless(file, positions=True)
     if mapping is None:
         if {"subscriber_id", "timestamp", "cell_id"} <= set(cols):
             mapping = CANONICAL
@@ -359,7 +369,7 @@ def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, tab
         uid = f"CAST({engine.quote(mapping.user)} AS BIGINT)"
     else:
         uid = f"DENSE_RANK() OVER (ORDER BY CAST({engine.quote(mapping.user)} AS STRING))"
-    t = _time_sql(engine.quote(mapping.time), ctype["time"], mapping.time_unit, engine.name)
+    t = _time_sql(engine, engine.quote(mapping.time), ctype["time"], mapping.time_unit)
     place = "CAST(NULL AS BIGINT)"
     if mapping.place:
         col = engine.quote(mapping.place)
@@ -407,18 +417,14 @@ def _is_integer(duck_type: str) -> bool:
                                  "USMALLINT", "UINTEGER", "UBIGINT")
 
 
-def _time_sql(col: str, duck_type: str, unit: str, engine: str = "duckdb") -> str:
-    """Epoch seconds of a time column (the one engine-specific expression of the loader)."""
-    ty = duck_type.upper()
+def _time_sql(engine, col: str, col_type: str, unit: str) -> str:
+    """Epoch seconds of a time column: numbers in ``unit`` (s, ms, us), else the engine's own
+    expression for timestamps, dates and text (``Engine.epoch_seconds_sql``)."""
+    ty = col_type.upper()
     if _is_integer(ty) or ty in ("DOUBLE", "FLOAT", "DECIMAL") or ty.startswith("DECIMAL"):
         div = {"s": 1, "ms": 1000, "us": 1_000_000}[unit]
         return f"CAST(FLOOR({col} / {div}) AS BIGINT)"
-    if engine == "spark":   # session time zone is UTC: zone-less times are UTC, as on DuckDB
-        cast = "CAST" if ty.startswith("TIMESTAMP") or ty == "DATE" else "TRY_CAST"
-        return f"CAST(unix_timestamp({cast}({col} AS TIMESTAMP)) AS BIGINT)"
-    if ty.startswith("TIMESTAMP") or ty == "DATE":
-        return f"CAST(FLOOR(epoch(CAST({col} AS TIMESTAMPTZ))) AS BIGINT)"
-    return f"CAST(FLOOR(epoch(TRY_CAST({col} AS TIMESTAMPTZ))) AS BIGINT)"
+    return engine.epoch_seconds_sql(col, col_type)
 
 
 def _validate_events(engine, file: Path, mapping: Mapping, relation: str, plausible_times: bool = True) -> None:
@@ -441,7 +447,7 @@ def _validate_events(engine, file: Path, mapping: Mapping, relation: str, plausi
         + f" FROM {relation}").iloc[0]
     for i, (cond, col, what) in enumerate(checks):
         n = int(counts[f"c{i}"] or 0)
-        if n and engine.name != "duckdb":   # row order is not defined on a distributed engine
+        if n and not engine.ordered_rows:   # row order is not defined on a distributed engine
             raise InputError(f"File '{file}', column '{col}': {n:,} row(s) where the value {what}.")
         if n:
             first = engine.query(f"SELECT MIN(rn) AS first FROM (SELECT ({cond}) AS bad, "
@@ -451,70 +457,50 @@ def _validate_events(engine, file: Path, mapping: Mapping, relation: str, plausi
 
 
 def load_table(engine, path, *, delimiter: str | None = None, relation: str = "tbl", materialize: bool = True,
-               allow_empty: bool = False) -> dict:
-    """Register a CSV/Parquet table (or a DataFrame) as ``relation``, every column as text for CSV.
-    A table without data rows is an InputError unless ``allow_empty``.
+               allow_empty: bool = False, text: bool = True) -> dict:
+    """Register a CSV/Parquet table (or a DataFrame) as ``relation``; read once, now, unless
+    ``materialize`` is false (then a view). A table without data rows is an InputError unless
+    ``allow_empty``.
 
     A CSV file's dialect (delimiter unless given, header, quoting, gzip) is detected once
-    (``reidcheck.dialect``) and passed explicitly to either engine. Values are kept as written (``39``
-    stays ``39``), so equivalence classes are exact. Returns ``{"file", "rows", "columns"}``.
+    (``reidcheck.dialect``) and passed explicitly to the engine. With ``text`` (the default, for the
+    tabular checks) every CSV value is kept as written (``39`` stays ``39``), so equivalence classes
+    are exact; ``text=False`` infers types (trajectories). Returns ``{"file", "rows", "columns"}``.
     """
-    from .dialect import CsvDialect, detect_csv, normalize_delimiter
-
     if isinstance(path, pd.DataFrame):
         engine.register(relation, path)
         return {"file": "<DataFrame>", "rows": len(path), "columns": list(path.columns)}
-    uri = is_uri(path) and engine.name != "duckdb"
-    if not uri:
+    if not (is_uri(path) and engine.reads_uris):
         path = Path(path)
         if not path.exists():
             raise InputError(f"Input '{path}' does not exist.")
         if path.is_dir():
             raise InputError(f"Input '{path}' is a directory; give the table's file.")
-    low = str(path).lower()
-    name = low.rstrip("/").rsplit("/", 1)[-1]
-    dialect = None
-    if low.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz", ".txt")):
-        if uri:      # not read here: the dialect from the name (and --delimiter)
-            dialect = CsvDialect(delimiter=normalize_delimiter(delimiter) or ("\t" if ".tsv" in name else ","),
-                                 compression="gzip" if low.endswith(".gz") else None)
-        else:
-            dialect = detect_csv(path, delimiter)
-        if not dialect.header:
-            raise headerless(path)
-    elif not (low.endswith((".parquet", ".pq")) or (uri and "." not in name)):
-        raise InputError(f"File '{path}': unknown format (expected .parquet, .csv, .tsv, optionally .gz).")
-    if engine.name != "duckdb":      # Spark: the engine's own readers, told the detected dialect
-        try:
-            engine.register_table_file(relation, str(path), dialect)
-            cols = list(engine.columns(relation))
-            check_header(path, cols)
-            rows = int(engine.query(f"SELECT COUNT(*) AS n FROM {relation}")["n"][0])
-        except ReidcheckError:
-            raise
-        except Exception as exc:
-            raise engine_error(path, exc) from None
-        if rows == 0 and not allow_empty:
-            raise InputError(f"File '{path}': no data rows (a header only, or an empty table).")
-        return {"file": str(path), "rows": rows, "columns": cols}
-    p = sql_string(path)
-    if dialect is None:
-        src = f"read_parquet({p})"
-    else:
-        src = f"read_csv({p}, {dialect.duckdb_options()}, all_varchar=true)"
+    dialect = file_dialect(engine, path, delimiter)
+    if dialect is not None and not dialect.header:
+        raise headerless(path)
+    _register_file(engine, path, relation, dialect=dialect, text=text, materialize=materialize)
     try:
-        engine.register(relation, f"SELECT * FROM {src}", materialize=materialize)
-    except Exception as exc:  # the engine's parse error, reduced to one line
-        raise engine_error(path, exc) from None
-    cols = list(engine.columns(relation))
-    check_header(path, cols)
-    try:
+        cols = list(engine.columns(relation))
+        check_header(path, cols)
         rows = int(engine.query(f"SELECT COUNT(*) AS n FROM {relation}")["n"][0])
+    except ReidcheckError:
+        raise
     except Exception as exc:  # a view reads the file only now
         raise engine_error(path, exc) from None
     if rows == 0 and not allow_empty:
         raise InputError(f"File '{path}': no data rows (a header only, or an empty table).")
     return {"file": str(path), "rows": rows, "columns": cols}
+
+
+def _register_file(engine, path, relation: str, **options) -> None:
+    """``engine.register_file``, its reading errors reduced to one line naming the file."""
+    try:
+        engine.register_file(relation, path, **options)
+    except ReidcheckError:
+        raise
+    except Exception as exc:  # the engine's parse error
+        raise engine_error(path, exc) from None
 
 
 @dataclass

@@ -83,14 +83,11 @@ def _one_line(text: str, width: int) -> str:
     return t if len(t) <= width else t[: width - 1] + "…"
 
 
-def headerless(file, detail: str = "", positions: bool = False) -> InputError:
-    """The one error for a file whose first row is data, not a header (never showing that row).
-    ``positions``: the reader named the columns column0, column1, … and a mapping may use them."""
-    how = ("add a header row that names the columns, or map these positions "
-           "(--mapping user=column0,time=column1,place=column2)" if positions else
-           "add a header row that names the columns, then pass a mapping (--mapping user=COL,time=COL,place=COL, "
-           "or mapping/qi under [tables.NAME] in reidcheck.toml)")
-    return InputError(f"File '{file}': the first row looks like data, not a header{detail}; {how}.")
+def headerless(file, detail: str = "") -> InputError:
+    """The one error for a file whose first row is data, not a header (never showing that row)."""
+    return InputError(f"File '{file}': the first row looks like data, not a header{detail}; add a header row "
+                      "that names the columns, then pass a mapping (--mapping user=COL,time=COL,place=COL, "
+                      "or mapping/qi under [tables.NAME] in reidcheck.toml).")
 
 
 def check_header(file, columns) -> None:

@@ -1,8 +1,16 @@
 """Engines run the attacks' relational cores.
 
-An engine does two things: ``register(name, source)`` makes a relation available under ``name``
-(``source`` is a Parquet/CSV path, a pandas DataFrame, or a SQL query over registered relations,
-materialized unless ``materialize=False``), and ``query(sql)`` runs SQL and returns a small pandas DataFrame.
+The ``Engine`` protocol names every operation the rest of the code uses, and nothing outside this
+package asks which engine it holds (capabilities are attributes: ``reads_uris``, ``ordered_rows``):
+
+* ``register(name, source, materialize=True)``: a relation from a pandas DataFrame, an Arrow table or
+  SQL text over registered relations (materialized unless ``materialize=False``);
+* ``register_file(name, path, *, dialect, text, names, materialize)``: a Parquet or CSV file, the CSV
+  read with the dialect detected once by ``reidcheck.dialect``;
+* ``query(sql)``: run SQL, return a small pandas DataFrame; ``columns(name)``: name → type;
+  ``drop(name)``; ``quote(name)``: the delimited identifier; ``epoch_seconds_sql(col, type)``: the
+  one engine-specific expression (epoch seconds of a time column).
+
 Attack SQL is written once in a portable subset that DuckDB and Spark SQL both run unchanged.
 """
 
@@ -18,10 +26,21 @@ from ..errors import UsageError
 @runtime_checkable
 class Engine(Protocol):
     name: str
+    reads_uris: bool
+    ordered_rows: bool
 
     def register(self, name: str, source, materialize: bool = True) -> None: ...
 
+    def register_file(self, name: str, path, *, dialect=None, text: bool = False, names=None,
+                      materialize: bool = False) -> None: ...
+
     def query(self, sql: str) -> pd.DataFrame: ...
+
+    def columns(self, name: str) -> dict[str, str]: ...
+
+    def drop(self, name: str) -> None: ...
+
+    def epoch_seconds_sql(self, col: str, col_type: str) -> str: ...
 
     def quote(self, name: str) -> str:
         """``name`` as a delimited SQL identifier of this engine (embedded delimiters escaped). Every

@@ -13,6 +13,10 @@ from . import quote_double, sql_string
 class DuckDBEngine:
     name = "duckdb"
     quote = staticmethod(quote_double)
+    #: Paths like ``hdfs://`` or ``s3a://`` are not read (Spark's job).
+    reads_uris = False
+    #: ``ROW_NUMBER() OVER ()`` over a file's relation numbers rows in file order (for "first at row N").
+    ordered_rows = True
 
     def __init__(self, threads: int | None = None, memory_limit: str | None = None):
         self.con = duckdb.connect(":memory:")
@@ -35,16 +39,40 @@ class DuckDBEngine:
             self.con.unregister(f"__src_{name}")
         elif isinstance(source, Path) or (isinstance(source, str) and Path(source).suffix.lower()
                                            in (".parquet", ".csv", ".tsv", ".gz")):
+            from ..dialect import detect_csv
+
             path = str(source)
-            reader = "read_parquet" if path.lower().endswith(".parquet") else "read_csv_auto"
-            self.drop(name)
-            self.con.execute(f"CREATE VIEW {self.quote(name)} AS SELECT * FROM {reader}({sql_string(path)})")
+            dialect = None if path.lower().endswith((".parquet", ".pq")) else detect_csv(path)
+            self.register_file(name, path, dialect=dialect)
         elif materialize:
             self.drop(name)
             self.con.execute(f"CREATE TEMP TABLE {self.quote(name)} AS {source}")
         else:
             self.drop(name)
             self.con.execute(f"CREATE VIEW {self.quote(name)} AS {source}")
+
+    def register_file(self, name: str, path, *, dialect=None, text: bool = False, names=None,
+                      materialize: bool = False) -> None:
+        """Register a Parquet file (``dialect`` None) or a CSV file read with ``dialect`` (a
+        ``reidcheck.dialect.CsvDialect``): every value as text with ``text``, else with inferred types;
+        ``names`` for a file without a header. A view unless ``materialize`` (then read once, now)."""
+        p = sql_string(path)
+        if dialect is None:
+            src = f"read_parquet({p})"
+        else:
+            opts = dialect.duckdb_options()
+            if names:
+                cols = ", ".join(f"{sql_string(c)}: 'VARCHAR'" for c in names)
+                opts += f", columns={{{cols}}}"
+            src = f"read_csv({p}, {opts}, {'all_varchar=true' if text else 'auto_detect=true'})"
+        self.register(name, f"SELECT * FROM {src}", materialize=materialize)
+
+    def epoch_seconds_sql(self, col: str, col_type: str) -> str:
+        """Epoch seconds (BIGINT) of a timestamp, date or text column ``col`` (SQL); zone-less times
+        are UTC (the session's zone); unparseable text gives NULL."""
+        ty = col_type.upper()
+        cast = "CAST" if ty.startswith("TIMESTAMP") or ty == "DATE" else "TRY_CAST"
+        return f"CAST(FLOOR(epoch({cast}({col} AS TIMESTAMPTZ))) AS BIGINT)"
 
     def drop(self, name: str) -> None:
         kinds = self.con.execute(

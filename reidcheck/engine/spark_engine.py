@@ -155,6 +155,10 @@ def _is_spark_error(exc: Exception) -> bool:
 class SparkEngine:
     name = "spark"
     quote = staticmethod(quote_backtick)
+    #: ``hdfs://``, ``s3a://`` and dataset folders are read where they are.
+    reads_uris = True
+    #: Row order is not defined on a distributed engine: errors give counts, not "first at row N".
+    ordered_rows = False
 
     def __init__(self, master: str | None = None, config: dict | None = None, spark=None):
         """``master``: a Spark master URL (default: $REIDCHECK_SPARK_MASTER, else ``local[*]``), or
@@ -267,16 +271,40 @@ class SparkEngine:
                                  "codec from the name (rename it without .gz).")
         return dialect.spark_options()
 
-    def register_table_file(self, name: str, path: str, dialect=None) -> None:
-        """A table file for the tabular checks: Parquet as typed, CSV with every value as text (as on
-        DuckDB), read with ``dialect`` (a ``reidcheck.dialect.CsvDialect``; ``None``: Parquet)."""
+    def register_file(self, name: str, path, *, dialect=None, text: bool = False, names=None,
+                      materialize: bool = False) -> None:
+        """Register a Parquet file or dataset folder (``dialect`` None) or a CSV file read with
+        ``dialect`` (a ``reidcheck.dialect.CsvDialect``): every value as text with ``text`` (as on
+        DuckDB), else with inferred types; ``names`` for a file without a header. Cached (read once)
+        with ``materialize``."""
+        path = str(path)
         with _pyspark_warnings():
-            self.drop(name)
-            if dialect is None:
-                df = self.spark.read.parquet(path)
-            else:
-                df = self.spark.read.options(**self._csv_options(path, dialect)).option("inferSchema", False).csv(path)
-            df.createOrReplaceTempView(name)
+            try:
+                self.drop(name)
+                if dialect is None:
+                    df = self.spark.read.parquet(path)
+                else:
+                    df = (self.spark.read.options(**self._csv_options(path, dialect))
+                          .option("inferSchema", not text).csv(path))
+                    if names:
+                        df = df.toDF(*names)
+                if materialize:
+                    df = df.cache()
+                    self._cached.add(name)
+                df.createOrReplaceTempView(name)
+            except ReidcheckError:
+                raise
+            except Exception as exc:
+                if _is_spark_error(exc):
+                    raise _failure(exc, f"read '{path}'") from None
+                raise
+
+    def epoch_seconds_sql(self, col: str, col_type: str) -> str:
+        """Epoch seconds (BIGINT) of a timestamp, date or text column; the session zone is UTC, so
+        zone-less times are UTC as on DuckDB; unparseable text gives NULL."""
+        ty = col_type.upper()
+        cast = "CAST" if ty.startswith("TIMESTAMP") or ty == "DATE" else "TRY_CAST"
+        return f"CAST(unix_timestamp({cast}({col} AS TIMESTAMP)) AS BIGINT)"
 
     def drop(self, name: str) -> None:
         with _pyspark_warnings():
