@@ -30,7 +30,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import InputError, UsageError
-from .io import Mapping, load_table, load_trajectories
+from .io import Mapping, check_utc_offset, load_places, load_table, load_trajectories, table_columns
 from .policy import Policy, judge
 from .redact import column_list
 from .report import RULES
@@ -179,13 +179,16 @@ class Auditor:
             "result": result.to_dict() if result is not None else None})
 
     # -- per kind -----------------------------------------------------------------------------
-    def trajectory(self, table: Table, cells: Path | None, utc_offset: float | None) -> None:
+    def trajectory(self, table: Table, places: pd.DataFrame | None, utc_offset: float | None) -> None:
+        """RC201-RC203 on a trajectory table registered as ``tbl`` (read once); ``places``: the
+        cells table of the same export, if any."""
         from .attacks import HomeWork, TopN, Unicity, unicity_curve
 
         r = table.roles
         mapping = Mapping(user=r["user"], time=r["time"], place=r["place"],
                           lat=r["lat"] if not r["place"] else None, lon=r["lon"] if not r["place"] else None)
-        inp = load_trajectories(self.engine, table.file, mapping, cells=cells, utc_offset_h=utc_offset)
+        inp = load_trajectories(self.engine, table.file, mapping, cells=places, utc_offset_h=utc_offset,
+                                source_relation="tbl")
         seed = self.policy.seed
         if self.policy.enabled("RC201"):
             self.step(f"{table.name}: unicity")
@@ -413,10 +416,13 @@ def _check_duplicates(engine, table: Table) -> None:
     n = engine.query(f"SELECT (SELECT COUNT(*) FROM tbl) - (SELECT COUNT(*) FROM (SELECT DISTINCT {cols} FROM tbl) d) AS n")
     dup = int(n["n"][0])
     if dup:
-        first = engine.query(f"""SELECT MIN(rn) AS r FROM (
-            SELECT rn, ROW_NUMBER() OVER (PARTITION BY {cols} ORDER BY rn) AS k
-            FROM (SELECT *, ROW_NUMBER() OVER () AS rn FROM tbl) a) b WHERE k > 1""")["r"][0]
-        raise InputError(f"File '{table.file}': {dup:,} duplicated row(s) (first at data row {int(first):,}); a row "
+        where = ""
+        if engine.ordered_rows:
+            first = engine.query(f"""SELECT MIN(rn) AS r FROM (
+                SELECT rn, ROW_NUMBER() OVER (PARTITION BY {cols} ORDER BY rn) AS k
+                FROM (SELECT *, ROW_NUMBER() OVER () AS rn FROM tbl) a) b WHERE k > 1""")["r"][0]
+            where = f" (first at data row {int(first):,})"
+        raise InputError(f"File '{table.file}': {dup:,} duplicated row(s){where}; a row "
                          f"repeated verbatim usually means a botched export. Set allow_duplicates = true under "
                          f"[tables.{table.name}] in reidcheck.toml if they are expected.")
 
@@ -429,16 +435,15 @@ def run_audit(engine, input_path, policy: Policy, *, progress=None, utc_offset: 
     files, ignored, manifest = discover(input_path)
     made_by_us = manifest.get("kind") == "reidcheck-release" or "tables" in manifest
     auditor = Auditor(engine, policy, input_path, progress)
-    tables: list[Table] = []
+    offset = check_utc_offset(utc_offset)
+    if offset is None:
+        offset = float(manifest.get("params", {}).get("utc_offset_h", 5.0)) if manifest else 0.0
+    # Every option is checked and every table classified from its header before any data is read.
+    entries = []
     for f in files:
         name = _stem(f)
         settings = policy.table(name)
-        info = load_table(engine, f, delimiter=settings.get("delimiter"), materialize=False,
-                          allow_empty=len(files) > 1)
-        if info["rows"] == 0:      # one empty table of a directory (e.g. no trips abroad): nothing to judge
-            ignored.append(f"{f.name} (no data rows)")
-            continue
-        cols = [str(c) for c in info["columns"]]
+        cols = table_columns(engine, f, delimiter=settings.get("delimiter"))
         if len(cols) == 1 and settings.get("delimiter"):
             raise InputError(f"File '{f}': a single column '{column_list(cols[:1])}' with delimiter "
                              f"{settings['delimiter']!r}; is the delimiter right?")
@@ -448,34 +453,44 @@ def run_audit(engine, input_path, policy: Policy, *, progress=None, utc_offset: 
                 if col is not None and role in ("user", "time", "place", "lat", "lon") and col not in cols:
                     raise InputError(f"File '{f}': column '{col}' (the {role} column of the mapping) not found; "
                                      f"columns are {column_list(cols)}.")
-        table = Table(name, f, kind, info["rows"], cols, settings, roles)
-        auditor.collect_pseudonyms(table)
-        tables.append(table)
-    if not tables:
-        raise InputError(f"Input '{input_path}': every table is empty (no data rows); nothing can be judged.")
-    auditor.reverse_all()
-    cells = next((t.file for t in tables if t.kind == "places"), None)
-    for t in tables:
-        auditor.step(f"{t.name}: reading")
-        load_table(engine, t.file, delimiter=t.settings.get("delimiter"))
+        entries.append((f, name, settings, kind, roles))
+    # Each table is read once (places first: the trajectories are generalized with them), judged, and
+    # dropped; only its distinct pseudonyms are kept, for one enumeration of the plan over all tables.
+    entries.sort(key=lambda e: e[3] != "places")
+    tables: list[Table] = []
+    places = None
+    for f, name, settings, kind, roles in entries:
+        auditor.step(f"{name}: reading")
+        info = load_table(engine, f, delimiter=settings.get("delimiter"), allow_empty=len(files) > 1,
+                          text=kind not in ("trajectory", "places"))
+        if info["rows"] == 0:      # one empty table of a directory (e.g. no trips abroad): nothing to judge
+            ignored.append(f"{f.name} (no data rows)")
+            engine.drop("tbl")
+            continue
+        t = Table(name, f, kind, info["rows"], [str(c) for c in info["columns"]], settings, roles)
+        tables.append(t)
         if t.kind in ("trajectory", "travel", "tabular") and not (made_by_us or t.settings.get("allow_duplicates")):
             _check_duplicates(engine, t)
+        auditor.collect_pseudonyms(t)
         auditor.identifiers(t)
         if t.kind == "places":
-            continue
-        if t.kind in ("trajectory", "travel", "tabular"):
-            auditor.pseudonyms(t)
-        if t.kind == "trajectory":
-            offset = utc_offset
-            if offset is None:
-                offset = float(manifest.get("params", {}).get("utc_offset_h", 5.0)) if manifest else 0.0
-            auditor.trajectory(t, cells, offset)
+            places = load_places(engine, t.file, source_relation="tbl")
+        elif t.kind == "trajectory":
+            auditor.trajectory(t, places, offset)
         elif t.kind == "tabular":
             auditor.tabular(t)
         elif t.kind == "travel":
             auditor.travel(t)
         elif t.kind == "aggregate":
             auditor.aggregate(t)
+        engine.drop("tbl")
+    if not tables:
+        raise InputError(f"Input '{input_path}': every table is empty (no data rows); nothing can be judged.")
+    tables.sort(key=lambda t: files.index(t.file))      # reported in the order of the files
+    auditor.reverse_all()
+    for t in tables:
+        if t.kind in ("trajectory", "travel", "tabular"):
+            auditor.pseudonyms(t)
     findings = auditor.findings
     failed = sum(f["status"] == "fail" for f in findings)
     passed = sum(f["status"] == "pass" for f in findings)

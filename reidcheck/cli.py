@@ -310,9 +310,6 @@ def audit(
 
     targets = {"json": json_path, "html": html, "sarif": sarif, "junit": junit, "markdown": markdown}
     check_targets(targets)
-    if engine != "duckdb":
-        raise UsageError("`reidcheck audit` runs on the duckdb engine; on Spark run the checks one by one with "
-                         "`reidcheck attack ... --engine spark`.")
     policy = load_policy(config)
     if seed is not None:
         if seed < 0:

@@ -285,17 +285,22 @@ def resolve_input(path, table: str = "cdr") -> tuple[Path, Path | None, dict]:
     return path, None, {}
 
 
-def load_places(engine, cells_path: Path) -> pd.DataFrame:
-    """Cell locations and areas: place, lat, lon, site_id, district, province (site etc. may be absent)."""
-    engine.register("__cells", Path(cells_path))
-    cols = engine.columns("__cells")
+def load_places(engine, cells_path: Path, source_relation: str | None = None) -> pd.DataFrame:
+    """Cell locations and areas: place, lat, lon, site_id, district, province (site etc. may be absent).
+    ``source_relation``: the file is already registered (typed) under this name."""
+    if source_relation is None:
+        dialect = file_dialect(engine, cells_path)
+        _register_file(engine, cells_path, "__cells", dialect=dialect)
+    rel = source_relation or "__cells"
+    cols = engine.columns(rel)
     need = {"cell_id", "lat", "lon"}
     missing = need - set(cols)
     if missing:
         raise InputError(f"File '{cells_path}': column '{sorted(missing)[0]}' not found.")
     extra = [c for c in ("site_id", "district", "province") if c in cols]
-    df = engine.query(f"SELECT cell_id AS place, lat, lon{''.join(', ' + c for c in extra)} FROM __cells")
-    engine.drop("__cells")
+    df = engine.query(f"SELECT cell_id AS place, lat, lon{''.join(', ' + c for c in extra)} FROM {rel}")
+    if source_relation is None:
+        engine.drop("__cells")
     if df["place"].isna().any() or df["place"].duplicated().any():
         raise InputError(f"File '{cells_path}': column 'cell_id' has missing or repeated values.")
     return df
@@ -454,6 +459,25 @@ def _validate_events(engine, file: Path, mapping: Mapping, relation: str, plausi
                                  f"ROW_NUMBER() OVER () AS rn FROM {relation}) x WHERE bad")["first"][0]
             raise InputError(f"File '{file}', column '{col}': {n:,} row(s) where the value {what} "
                              f"(first at data row {int(first):,}).")
+
+
+def table_columns(engine, path, *, delimiter: str | None = None) -> list[str]:
+    """The column names of a table file, from its header (CSV) or schema (Parquet), without reading
+    its rows (a view, dropped again)."""
+    dialect = file_dialect(engine, path, delimiter)
+    if dialect is not None and not dialect.header:
+        raise headerless(path)
+    _register_file(engine, path, "__header", dialect=dialect, text=True)
+    try:
+        cols = [str(c) for c in engine.columns("__header")]
+    except ReidcheckError:
+        raise
+    except Exception as exc:
+        raise engine_error(path, exc) from None
+    finally:
+        engine.drop("__header")
+    check_header(path, cols)
+    return cols
 
 
 def load_table(engine, path, *, delimiter: str | None = None, relation: str = "tbl", materialize: bool = True,
