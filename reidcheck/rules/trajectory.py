@@ -1,0 +1,74 @@
+"""Trajectory rules: singling out from (time, place) points, top places, home and work."""
+
+from __future__ import annotations
+
+from . import rule
+
+
+@rule(id="RC201", name="trajectory-unicity", title="Share of users singled out by a few (time, place) points",
+      kinds=("trajectory",), attack="unicity", metric="unique_rate", threshold=0.1,
+      params={"points": 4, "time_bin": "1h", "space": "cell", "targets": 5000},
+      adversary="knows `points` true (time bin, place) points of the target, e.g. from seeing them (de Montjoye 2013)")
+def trajectory_unicity(ctx, table, rule):
+    """de Montjoye et al. 2013: for each target, `points` of its distinct (time bin, place) points are
+    drawn; the target is singled out when no other user's trace holds all of them. The rate is over
+    the targets with at least `points` points; the report also carries ε_p for p = 1..5 at this and
+    coarser resolutions."""
+    from ..attacks import Unicity, unicity_curve
+
+    inp, p, seed = ctx.events(table), ctx.params(rule), ctx.seed
+    ctx.step(f"{table.name}: unicity")
+    attack = Unicity(points=p["points"], time_bin=p["time_bin"], space=p["space"], targets=p["targets"], seed=seed)
+    attack.validate()
+    res = attack.run(ctx.engine, inp)
+    ctx.rate(rule, table, res, f"{res.unique_rate['value']:.1%} of {res.n_targets:,} targets are singled out by "
+             f"{p['points']} points at {res.params['time_bin']} × {res.params['space']}"
+             if ctx.scored(res) else "no target could be scored")
+    if res.anonymity_set:
+        ctx.anonymity_sets.append({"table": table.name, "rule_id": rule.id,
+                                   "histogram": res.anonymity_set.get("histogram", {})})
+    ctx.step(f"{table.name}: unicity curves")
+    resolutions = [(p["time_bin"], p["space"])]
+    coarse = ("1d", "district") if inp.places is not None and "district" in inp.places.columns else ("1d", "grid:10km")
+    if inp.has_coords or coarse[1] == "district":
+        resolutions.append(("4h", p["space"]))
+        resolutions.append(coarse)
+    targets = min(int(p["targets"]), 2000) if str(p["targets"]).isdigit() else 2000
+    groups: dict = {}
+    for x in unicity_curve(ctx.engine, inp, max_points=5, resolutions=resolutions, targets=targets, seed=seed):
+        groups.setdefault((x.params["time_bin"], x.params["space"]), []).append(x)
+    for (tb, sp), pts in groups.items():
+        ctx.curves.append({"table": table.name, "time_bin": tb, "space": sp, "points": [x.params["points"] for x in pts],
+                           "unique_rate": [x.unique_rate for x in pts]})
+
+
+@rule(id="RC202", name="top-places", title="Share of users singled out by their top-N places",
+      kinds=("trajectory",), attack="topn", metric="unique_rate", threshold=0.2, params={"n": 2, "space": "cell"},
+      adversary="knows the target's N most frequent places, e.g. home and work (Zang & Bolot 2011)")
+def top_places(ctx, table, rule):
+    """Zang & Bolot 2011: each user's N most frequent places (as a set); singled out when no other
+    user has the same set. The rate is over users with at least N places."""
+    from ..attacks import TopN
+
+    p = ctx.params(rule)
+    ctx.step(f"{table.name}: top places")
+    res = TopN(n=p["n"], space=p["space"]).run(ctx.engine, ctx.events(table))
+    ctx.rate(rule, table, res, f"{res.unique_rate['value']:.1%} of {res.n_targets:,} users are singled out by their "
+             f"top-{p['n']} places ({res.params['space']})" if ctx.scored(res) else "no user")
+
+
+@rule(id="RC203", name="home-work", title="Share of users singled out by their (home, work) pair",
+      kinds=("trajectory",), attack="homework", metric="unique_rate", threshold=0.2, params={"space": "cell"},
+      adversary="knows where the target sleeps and works (Golle & Partridge 2009)")
+def home_work(ctx, table, rule):
+    """Golle & Partridge 2009: home = most frequent place 22:00–06:00 local, work = most frequent place
+    09:00–17:00 on workdays; singled out when no other user has the same pair. The rate is over users
+    with both."""
+    from ..attacks import HomeWork
+
+    p = ctx.params(rule)
+    ctx.step(f"{table.name}: home and work")
+    res = HomeWork(space=p["space"]).run(ctx.engine, ctx.events(table))
+    ctx.rate(rule, table, res, f"{res.unique_rate['value']:.1%} of {res.n_targets:,} users with a home and a work "
+             f"place are singled out by the pair ({res.params['space']})"
+             if ctx.scored(res) else "no user has both a night and a workday place")
