@@ -23,7 +23,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import textwrap
@@ -34,6 +33,8 @@ import psutil
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from measure import ROOT, run_measured  # noqa: E402
+
+from reidcheck.bench.hashrev import openssl_per_core  # noqa: E402  (one measurement of OpenSSL's speed)
 
 DATA = HERE / "data"
 RESULTS = HERE / "results"
@@ -95,16 +96,6 @@ def ours(table: str, check: str) -> dict:
     return {"value": value, "s": round(time.perf_counter() - t0, 2)}
 
 
-def openssl_sha256_per_s() -> float | None:
-    try:
-        out = subprocess.run(["openssl", "speed", "-seconds", "3", "-bytes", "16", "sha256"], capture_output=True,
-                             text=True, timeout=60).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    m = re.search(r"^sha256\s+([\d.]+)k", out, re.M)
-    return float(m.group(1)) * 1000 / 16 if m else None
-
-
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
@@ -150,7 +141,7 @@ def main(argv=None) -> None:
     rev = run_measured([sys.executable, "-m", "reidcheck.cli", "attack", "hash-reversal", str(pseudo), "--column",
                         "pid", "--prefixes", prefixes, "--forms", "e164", "--json", "-", "-q"])
     doc = rev["result"] or {}
-    ossl = openssl_sha256_per_s()
+    ossl = openssl_per_core()
     reversal = {"prefixes": prefixes, "numbers": doc.get("candidates_hashed"), "wall_s": rev["wall_s"],
                 "hashes_per_s": doc.get("hashes_per_s"), "reversed": f"{doc.get('n_unique')}/{doc.get('n_targets')}",
                 "openssl_sha256_per_s_one_core": round(ossl) if ossl else None}

@@ -19,7 +19,6 @@ export itself (``n_correct`` is null). Findings are judged by ``reidcheck.policy
 from __future__ import annotations
 
 import json
-import re
 import shlex
 import time
 from dataclasses import dataclass, field
@@ -34,20 +33,10 @@ from .io import Mapping, check_utc_offset, load_places, load_table, load_traject
 from .policy import Policy, judge
 from .redact import column_list
 from .report import RULES
+from .schema import (CNIC, COUNT_COLS, HEX, ID_COLS, LAT_COLS, LON_COLS, NAME_COLS, PHONE, PLACE_COLS,
+                     QI_COLS, TIME_COLS, USER_COLS)
 
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".csv.gz", ".tsv", ".tsv.gz")
-USER_COLS = ("pid", "subscriber_id", "user_id", "user", "uid", "customer_id", "imsi", "msisdn_hash", "msisdn")
-TIME_COLS = ("timestamp", "datetime", "time", "event_time", "start_time", "ts")
-PLACE_COLS = ("cell_id", "cell", "place", "antenna_id", "site_id", "location_id", "venue_id")
-LAT_COLS, LON_COLS = ("lat", "latitude"), ("lon", "lng", "longitude")
-COUNT_COLS = ("users", "count", "n", "visitors", "subscribers")
-QI_COLS = ("age", "gender", "sex", "birth_date", "birth_year", "date_of_birth", "dob", "home_district", "district",
-           "province", "zip", "zipcode", "postcode", "race", "marital-status", "marital_status", "education")
-NAME_COLS = ("name", "full_name", "first_name", "last_name", "surname", "customer_name")
-ID_COLS = ("msisdn", "cnic", "phone", "phone_number", "mobile", "national_id", "counterpart_msisdn")
-PHONE = re.compile(r"^(\+?92|0)3\d{9}$")
-CNIC = re.compile(r"^\d{5}-?\d{7}-?\d$")
-HEX = re.compile(r"^[0-9a-f]+$")
 
 
 @dataclass

@@ -357,10 +357,11 @@ def bench(
     quick: bool = typer.Option(False, "--quick", help="Small sizes (what CI runs); figures are noisier."),
     seed: int = typer.Option(7, "--seed"),
     out: Path = typer.Option(Path("benchmarks/results"), "--out", callback=_output_dir,
-                             help="Where NAME.json and NAME.png go; "
-                                                                      "RESULTS.md goes beside a folder named "
-                                                                      "results, else inside it."),
-    cache: Path = typer.Option(Path("benchmarks/data"), "--cache", help="Generated populations are kept here."),
+                             help="Where NAME.json and NAME.png go (the default is relative to the current "
+                                  "directory: the committed results when run from the source checkout); "
+                                  "RESULTS.md goes beside a folder named results, else inside it."),
+    cache: Path = typer.Option(Path("benchmarks/data"), "--cache",
+                               help="Generated populations are kept here (relative to the current directory)."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Reproduce a published re-identification result: NAME.json, NAME.png and a row in RESULTS.md."""

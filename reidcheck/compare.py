@@ -223,35 +223,11 @@ def markdown(comp: Comparison) -> str:
 
 
 def plot_png(comp: Comparison) -> bytes:
-    """PNG bytes: ε_p (with its 95% interval) against mean spatial error, one labelled point per release."""
-    import matplotlib
+    """PNG bytes: ε_p (with its 95% interval) against mean spatial error, one labelled point per release
+    (the same chart the HTML report embeds: ``reidcheck.report.plots.tradeoff_png``)."""
+    from .report.plots import tradeoff_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=110)
-    for row in comp.rows:
-        r = _risk(row)
-        se = row["utility"].get("spatial_error_km")
-        x = se["mean"] if se else 0.0
-        if r is None:
-            continue
-        lo, hi = r["ci"]
-        ax.errorbar([x], [r["value"]], yerr=[[r["value"] - lo], [hi - r["value"]]], fmt="o", capsize=3)
-        ax.annotate(row["name"], (x, r["value"]), textcoords="offset points", xytext=(5, 3), fontsize=7)
-    ax.set_xscale("symlog", linthresh=1.0)
-    ax.set_xlabel("mean spatial error of released records (km, symlog)")
-    ax.set_ylabel(f"ε_{comp.plan.points}: share singled out")
-    ax.set_ylim(-0.03, 1.03)
-    ax.set_title("Privacy–utility trade-off (aggregates plotted at 0 km)")
-    ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return buf.getvalue()
+    return tradeoff_png(comp.to_dict(), empty=True)
 
 
 def write_outputs(comp: Comparison, json_path: Path | None, markdown_path: Path | None, png_path: Path | None) -> None:

@@ -1,4 +1,5 @@
-"""Canonical tables (DESIGN.md) and their Arrow schemas.
+"""Canonical tables (DESIGN.md), their Arrow schemas, and column roles (one place: canonical names and the
+names and value shapes by which exports in the wild are recognized).
 
 In memory, timestamps are int64 epoch seconds UTC; on disk (Parquet) they are ``timestamp[s, UTC]``.
 Dates (``birth_date``, ``depart_date``, ``return_date``) are calendar dates (``date32``).
@@ -6,6 +7,8 @@ Ids are int64. Columns beyond these may be added; none of these is ever renamed.
 """
 
 from __future__ import annotations
+
+import re
 
 import pyarrow as pa
 
@@ -15,6 +18,23 @@ TIME = "timestamp"
 CELL = "cell_id"
 LAT = "lat"
 LON = "lon"
+
+# Column roles of exports in the wild, recognized by name (lower-cased) — what ``reidcheck audit`` looks
+# for when it sorts a table into a kind and picks its user, time, place, lat/lon and count columns.
+USER_COLS = ("pid", "subscriber_id", "user_id", "user", "uid", "customer_id", "imsi", "msisdn_hash", "msisdn")
+TIME_COLS = ("timestamp", "datetime", "time", "event_time", "start_time", "ts")
+PLACE_COLS = ("cell_id", "cell", "place", "antenna_id", "site_id", "location_id", "venue_id")
+LAT_COLS, LON_COLS = ("lat", "latitude"), ("lon", "lng", "longitude")
+COUNT_COLS = ("users", "count", "n", "visitors", "subscribers")
+QI_COLS = ("age", "gender", "sex", "birth_date", "birth_year", "date_of_birth", "dob", "home_district", "district",
+           "province", "zip", "zipcode", "postcode", "race", "marital-status", "marital_status", "education")
+NAME_COLS = ("name", "full_name", "first_name", "last_name", "surname", "customer_name")
+ID_COLS = ("msisdn", "cnic", "phone", "phone_number", "mobile", "national_id", "counterpart_msisdn")
+# ... and by content: values shaped like a Pakistani phone number or CNIC make a column a direct
+# identifier; lower-case hexadecimal values make it a candidate hashed pseudonym.
+PHONE = re.compile(r"^(\+?92|0)3\d{9}$")
+CNIC = re.compile(r"^\d{5}-?\d{7}-?\d$")
+HEX = re.compile(r"^[0-9a-f]+$")
 
 TIMESTAMP = pa.timestamp("s", tz="UTC")
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, UsageError
-from ..population import Histogram, population_uniqueness
+from ..uniqueness import Histogram, population_uniqueness
 from ..redact import column_list
 from ..result import AttackResult
 from ..stats import anonymity_summary, rate

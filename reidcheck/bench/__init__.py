@@ -65,9 +65,17 @@ class Context:
 
 
 def shared_data_dir() -> Path | None:
-    """``../shared/data`` beside the project (override with REIDCHECK_SHARED_DATA); None when absent."""
+    """The real data sets (Gowalla, Geolife, adult.csv): ``$REIDCHECK_SHARED_DATA``, else ``../shared/data``
+    beside a source checkout (only when this package runs from one: its parent holds pyproject.toml);
+    None when absent — an installed package never guesses a path outside itself."""
     env = os.environ.get("REIDCHECK_SHARED_DATA")
-    path = Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    if env:
+        path = Path(env)
+    else:
+        checkout = Path(__file__).resolve().parent.parent.parent
+        if not (checkout / "pyproject.toml").is_file() or not (checkout / "reidcheck").is_dir():
+            return None
+        path = checkout.parent / "shared" / "data"
     return path if path.is_dir() else None
 
 

@@ -5,11 +5,18 @@ Runs ``benchmarks/attacks_trajectory.py`` and ``benchmarks/attacks_tabular.py`` 
 tool in a fresh process: wall time and peak PSS) and collects their ratios. Quick mode: 20k users and
 scikit-mobility at 100 users only (skipped when its environment ``benchmarks/.venv-skmob`` is absent:
 building it downloads pinned old numpy/shapely), pycanon at 10k rows.
+
+Those scripts are performance scripts of the source checkout, not of the installed package: they
+measure processes with psutil (a dev dependency), run the peers from their own environments
+(``benchmarks/.venv-skmob``, ``.venv-peers``) and cache gigabytes in ``benchmarks/data``. This module
+finds them in ``$REIDCHECK_BENCHMARKS``, else in ``./benchmarks`` (run from the checkout); without
+them it logs one line and returns a single "skipped" row (and a figure saying so).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,29 +26,51 @@ from . import savefig
 NAME = "peers"
 TITLE = "Speed against scikit-mobility and pycanon"
 PAPER = "Peer tools: scikit-mobility 1.3.1 (Pellungrini et al. 2017 attacks), pycanon 1.3.6"
-ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = ("attacks_trajectory.py", "attacks_tabular.py", "measure.py")
 
 
-def _script(name: str, args: list[str], out: Path, log) -> dict:
-    cmd = [sys.executable, str(ROOT / "benchmarks" / name), *args, "--out", str(out)]
+def scripts_dir() -> Path | None:
+    """The checkout's ``benchmarks/`` folder holding the peer scripts: ``$REIDCHECK_BENCHMARKS``, else
+    ``./benchmarks``; None when the scripts are not there."""
+    env = os.environ.get("REIDCHECK_BENCHMARKS")
+    path = Path(env) if env else Path.cwd() / "benchmarks"
+    return path.resolve() if all((path / s).is_file() for s in SCRIPTS) else None
+
+
+def _script(bench: Path, name: str, args: list[str], out: Path, log) -> dict:
+    cmd = [sys.executable, str(bench / name), *args, "--out", str(out)]
     log(" ".join(cmd))
-    proc = subprocess.run(cmd, cwd=ROOT, text=True, capture_output=True)
+    proc = subprocess.run(cmd, cwd=bench.parent, text=True, capture_output=True)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise RuntimeError(f"{name} failed: {tail[0][:300]}")
     return json.loads(out.read_text())
 
 
+def _skipped(ctx) -> dict:
+    note = ("the peer scripts (benchmarks/attacks_*.py) are not here: run from the source checkout "
+            "or set REIDCHECK_BENCHMARKS to its benchmarks/ folder")
+    ctx.log(f"peers skipped: {note}")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 1.2))
+    fig.text(0.5, 0.5, "peers skipped: the peer scripts of benchmarks/ are not available", ha="center", va="center")
+    savefig(fig, ctx.out / f"{NAME}.png")
+    return {"params": {"quick": ctx.quick}, "figures": {},
+            "rows": [{"quantity": "peers", "ours": "skipped", "published": "", "agreement": "", "note": note}]}
+
+
 def run(ctx) -> dict:
-    if not (ROOT / "benchmarks").is_dir():
-        return {"params": {}, "figures": {}, "rows": [{"quantity": "peers", "ours": "skipped", "published": "",
-                                                        "agreement": "", "note": "benchmarks/ not present"}]}
+    bench = scripts_dir()
+    if bench is None:
+        return _skipped(ctx)
     traj_args = ["--quick"] if ctx.quick else []
-    if ctx.quick and not (ROOT / "benchmarks" / ".venv-skmob" / "bin" / "python").exists():
+    if ctx.quick and not (bench / ".venv-skmob" / "bin" / "python").exists():
         traj_args.append("--skip-skmob")
     # the scripts' own outputs are kept beside ours: the raw measurements of this run
-    traj = _script("attacks_trajectory.py", traj_args, ctx.out / "peers_trajectory.raw.json", ctx.log)
-    tab = _script("attacks_tabular.py", ["--quick"] if ctx.quick else [], ctx.out / "peers_tabular.raw.json", ctx.log)
+    traj = _script(bench, "attacks_trajectory.py", traj_args, ctx.out / "peers_trajectory.raw.json", ctx.log)
+    tab = _script(bench, "attacks_tabular.py", ["--quick"] if ctx.quick else [], ctx.out / "peers_tabular.raw.json",
+                  ctx.log)
 
     sk = [r for r in traj.get("skmob_comparison") or []]
     checks = tab["checks"] if isinstance(tab["checks"], list) else [tab["checks"]]

@@ -36,8 +36,10 @@ def run(ctx) -> dict:
     from ..io import load_table, load_trajectories
 
     if ctx.shared_data is None:
+        note = "no real data: set REIDCHECK_SHARED_DATA (or run beside ../shared/data of the checkout)"
+        ctx.log(f"realdata skipped: {note}")
         return {"params": {}, "figures": {}, "rows": [{"quantity": "real data", "ours": "skipped", "published": "",
-                                                        "agreement": "", "note": "../shared/data absent"}]}
+                                                        "agreement": "", "note": note}]}
     engine = get_engine("duckdb")
     gw = pd.read_csv(ctx.shared_data / "gowalla_nyc_checkins.tsv.gz", sep="\t", header=None,
                      names=["user", "time", "lat", "lon", "place"])

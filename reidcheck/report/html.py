@@ -184,39 +184,11 @@ def _plot_anonymity(sets: list[dict]) -> tuple[str, bool]:
     return _png(fig), log
 
 
-def _risk(release: dict) -> dict | None:
-    a = release.get("attacks") or {}
-    return (a.get("unicity") or a.get("aggregate_exposure") or {}).get("unique_rate")
-
-
 def _plot_comparison(comp: dict) -> str | None:
-    from matplotlib.ticker import FuncFormatter, PercentFormatter
+    from .plots import tradeoff_png
 
-    fig, ax = _figure(9.0, 5.5)
-    plotted = 0
-    for rel in comp.get("releases") or []:
-        r = _risk(rel)
-        if r is None:
-            continue
-        se = (rel.get("utility") or {}).get("spatial_error_km")
-        x = se["mean"] if se else 0.0
-        lo, hi = r["ci"]
-        ax.errorbar([x], [r["value"]], yerr=[[r["value"] - lo], [hi - r["value"]]], fmt="o", capsize=3)
-        ax.annotate(mask(str(rel.get("name", ""))), (x, r["value"]), textcoords="offset points", xytext=(5, 3),
-                    fontsize=8)
-        plotted += 1
-    if not plotted:
-        return None
-    p = (comp.get("plan") or {}).get("points", "p")
-    ax.set_xscale("symlog", linthresh=1.0)
-    ax.margins(x=0.12)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.set_xlabel("mean spatial error of released records (km, symlog scale; aggregates at 0)")
-    ax.set_ylabel(f"people singled out by {p} points")
-    ax.set_ylim(-0.03, 1.03)
-    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
-    ax.grid(True, alpha=0.3)
-    return _png(fig)
+    png = tradeoff_png(comp)
+    return None if png is None else "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _figure_html(uri: str, alt: str, caption: str) -> str:

@@ -14,7 +14,7 @@ from reidcheck.attacks.tabular import KAnonymity, LDiversity, PopulationRisk, TC
 from reidcheck.engine import get_engine
 from reidcheck.errors import InputError, UsageError
 from reidcheck.io import load_table
-from reidcheck.population import Histogram, population_uniqueness
+from reidcheck.uniqueness import Histogram, population_uniqueness
 
 ADULT_QI = ["sex", "age", "race", "marital-status", "education", "native-country", "workclass",
             "occupation", "salary-class"]

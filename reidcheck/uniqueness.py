@@ -1,4 +1,7 @@
-"""Population uniqueness from a sample: Zayatz, Pitman, SNB and Dankar et al.'s decision rule.
+"""Uniqueness estimators: population uniqueness from a sample by Zayatz, Pitman, SNB and Dankar et al.'s rule.
+
+Here the *population* is the statistical one the sample was drawn from (size N); elsewhere in the
+project a population is a generated dataset (``synthetic``, ``reidcheck generate``).
 
 Input is the sample's equivalence-class histogram — ``{class size: number of classes}`` — the sample
 size n and the sampling fraction π (population size N = n / π). Each model returns the estimated
