@@ -3,15 +3,15 @@
 Input: one CSV/Parquet file or a directory of them (a population or release directory, or any folder
 of exports). Each table's *kind* comes from the policy (``[tables.NAME] kind``) or from its columns:
 
-* ``trajectory`` — a user column, a time column and a place (or lat/lon) column → RC201 unicity,
-  RC202 top-N places, RC203 home/work, RC301 on the user column;
-* ``travel`` — a user column, ``country`` and ``month`` (or ``depart_date``) → RC501, RC301;
-* ``aggregate`` — place, time and a count column, no user column → RC204;
-* ``tabular`` — quasi-identifier columns (age, gender, birth date, district, …) → RC101, RC104,
-  RC102/RC103 when a sensitive column is configured, RC301 on an id column;
+* ``trajectory`` — a user column, a time column and a place (or lat/lon) column;
+* ``travel`` — a user column, ``country`` and ``month`` (or ``depart_date``);
+* ``aggregate`` — place, time and a count column, no user column;
+* ``tabular`` — quasi-identifier columns (age, gender, birth date, district, …);
 * ``places`` — a cells table (cell_id, lat, lon): reference data, used to generalize places.
 
-Every table also gets RC302 (phone numbers, ID numbers or names in clear). Figures come from the
+Each table is read once, then every enabled rule of the registry (``reidcheck.rules``; ``reidcheck
+rules`` lists them) whose kinds include the table's runs its check on it; rules with work over all
+tables (one enumeration of the numbering plan) finish after the last table. Figures come from the
 attacks of ``reidcheck.attacks``; without a truth map, the adversary's knowledge is drawn from the
 export itself (``n_correct`` is null). Findings are judged by ``reidcheck.policy.judge``.
 """
@@ -32,9 +32,7 @@ from .errors import InputError, UsageError
 from .io import Mapping, check_utc_offset, load_places, load_table, load_trajectories, table_columns
 from .policy import Policy, judge
 from .redact import column_list
-from .report import RULES
-from .schema import (CNIC, COUNT_COLS, HEX, ID_COLS, LAT_COLS, LON_COLS, NAME_COLS, PHONE, PLACE_COLS,
-                     QI_COLS, TIME_COLS, USER_COLS)
+from .schema import COUNT_COLS, LAT_COLS, LON_COLS, PLACE_COLS, QI_COLS, TIME_COLS, USER_COLS
 
 TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".csv.gz", ".tsv", ".tsv.gz")
 
@@ -122,38 +120,73 @@ def classify(name: str, file: Path, columns: list[str], settings: dict) -> tuple
     return kind, roles
 
 
-def _scored(res) -> bool:
-    return bool(res.unique_rate) and res.unique_rate.get("value") is not None
-
-
 # ----------------------------------------------------------------------------------------------
 @dataclass
-class Auditor:
+class Audit:
+    """What a rule's check sees (``reidcheck.rules``): the engine (the table being judged registered
+    as ``tbl``), the policy, and the findings, curves and anonymity sets of the report."""
+
     engine: object
     policy: Policy
     input: Path
     progress: object = None          # callable(label) or None
+    places: pd.DataFrame | None = None
+    utc_offset: float = 0.0
     findings: list = field(default_factory=list)
-    _pseudonyms: dict = field(default_factory=dict)
-    _reversed: dict = field(default_factory=dict)
     curves: list = field(default_factory=list)
     anonymity_sets: list = field(default_factory=list)
+    pseudonyms: dict = field(default_factory=dict)     # table name → (Table, distinct user values)
+    _memo: dict = field(default_factory=dict)
+
+    @property
+    def seed(self) -> int:
+        return self.policy.seed
 
     def step(self, label: str) -> None:
         if self.progress is not None:
             self.progress(label)
 
+    def params(self, rule) -> dict:
+        """The rule's settings under the policy: its registry defaults, overridden by [rules.ID]."""
+        return self.policy.rule(rule.id)
+
+    def memo(self, key, compute):
+        """One computation per key while a table is judged (e.g. a k-anonymity run shared by rules)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def events(self, table: Table):
+        """The trajectory table as ``events`` (a view over ``tbl``, generalized with the export's cells)."""
+        def load():
+            r = table.roles
+            mapping = Mapping(user=r["user"], time=r["time"], place=r["place"],
+                              lat=r["lat"] if not r["place"] else None, lon=r["lon"] if not r["place"] else None)
+            return load_trajectories(self.engine, table.file, mapping, cells=self.places,
+                                     utc_offset_h=self.utc_offset, source_relation="tbl")
+        return self.memo((table.name, "events"), load)
+
+    def done(self, table: Table) -> None:
+        """Forget what was computed for ``table`` and drop its relations."""
+        inp = self._memo.pop((table.name, "events"), None)
+        if inp is not None:
+            self.engine.drop(inp.relation)
+        self._memo = {k: v for k, v in self._memo.items() if k[0] != table.name}
+
+    @staticmethod
+    def scored(res) -> bool:
+        return bool(res.unique_rate) and res.unique_rate.get("value") is not None
+
     # -- findings ---------------------------------------------------------------------------
-    def add(self, rule_id: str, table: Table, *, metric: str | None, value, interval, params: dict,
+    def add(self, rule, table: Table, *, metric: str | None, value, interval, params: dict,
             message: str, result=None, status: str | None = None) -> None:
-        rule = self.policy.rule(rule_id)
+        settings = self.policy.rule(rule.id)
         if status is None:
-            status, judged, threshold = judge(rule, value, interval, self.policy.judge)
+            status, judged, threshold = judge(settings, value, interval, self.policy.judge)
         else:
             judged = None
-            threshold = {"op": "<=" if "max" in rule else ">=", "value": rule.get("max", rule.get("min"))}
+            threshold = {"op": rule.op, "value": settings.get(rule.direction)}
         mode = self.policy.judge if interval else "value"
-        name, title = RULES[rule_id]
         limit = threshold["value"]
         if metric in ("unique_rate", "reversed_share"):
             allowed = (f"the policy allows at most {limit:.1%}" if threshold["op"] == "<="
@@ -162,242 +195,38 @@ class Auditor:
             allowed = f"the policy requires {'at most' if threshold['op'] == '<=' else 'at least'} {limit}"
         full = message if status == "not_applicable" else f"{message}; {allowed}."
         self.findings.append({
-            "rule_id": rule_id, "rule": name, "title": title, "table": table.name, "file": str(table.file),
+            "rule_id": rule.id, "rule": rule.name, "title": rule.title, "table": table.name, "file": str(table.file),
             "status": status, "metric": metric, "value": value, "interval": list(interval) if interval else None,
             "judged": judged, "judge": mode, "threshold": threshold, "message": full, "params": params,
             "result": result.to_dict() if result is not None else None})
 
-    # -- per kind -----------------------------------------------------------------------------
-    def trajectory(self, table: Table, places: pd.DataFrame | None, utc_offset: float | None) -> None:
-        """RC201-RC203 on a trajectory table registered as ``tbl`` (read once); ``places``: the
-        cells table of the same export, if any."""
-        from .attacks import HomeWork, TopN, Unicity, unicity_curve
-
-        r = table.roles
-        mapping = Mapping(user=r["user"], time=r["time"], place=r["place"],
-                          lat=r["lat"] if not r["place"] else None, lon=r["lon"] if not r["place"] else None)
-        inp = load_trajectories(self.engine, table.file, mapping, cells=places, utc_offset_h=utc_offset,
-                                source_relation="tbl")
-        seed = self.policy.seed
-        if self.policy.enabled("RC201"):
-            self.step(f"{table.name}: unicity")
-            rule = self.policy.rule("RC201")
-            attack = Unicity(points=rule["points"], time_bin=rule["time_bin"], space=rule["space"],
-                             targets=rule["targets"], seed=seed)
-            attack.validate()
-            res = attack.run(self.engine, inp)
-            self._rate("RC201", table, res, f"{res.unique_rate['value']:.1%} of {res.n_targets:,} targets are singled "
-                       f"out by {rule['points']} points at {res.params['time_bin']} × {res.params['space']}"
-                       if _scored(res) else "no target could be scored")
-            if res.anonymity_set:
-                self.anonymity_sets.append({"table": table.name, "rule_id": "RC201",
-                                            "histogram": res.anonymity_set.get("histogram", {})})
-            self.step(f"{table.name}: unicity curves")
-            resolutions = [(rule["time_bin"], rule["space"])]
-            coarse = ("1d", "district") if inp.places is not None and "district" in inp.places.columns else ("1d", "grid:10km")
-            if inp.has_coords or coarse[1] == "district":
-                resolutions.append(("4h", rule["space"]))
-                resolutions.append(coarse)
-            targets = min(int(rule["targets"]), 2000) if str(rule["targets"]).isdigit() else 2000
-            res_curve = unicity_curve(self.engine, inp, max_points=5, resolutions=resolutions, targets=targets,
-                                      seed=seed)
-            groups: dict = {}
-            for x in res_curve:
-                groups.setdefault((x.params["time_bin"], x.params["space"]), []).append(x)
-            for (tb, sp), pts in groups.items():
-                self.curves.append({"table": table.name, "time_bin": tb, "space": sp,
-                                    "points": [x.params["points"] for x in pts],
-                                    "unique_rate": [x.unique_rate for x in pts]})
-        if self.policy.enabled("RC202"):
-            self.step(f"{table.name}: top places")
-            rule = self.policy.rule("RC202")
-            res = TopN(n=rule["n"], space=rule["space"]).run(self.engine, inp)
-            self._rate("RC202", table, res, f"{res.unique_rate['value']:.1%} of {res.n_targets:,} users are singled out "
-                       f"by their top-{rule['n']} places ({res.params['space']})" if _scored(res) else "no user")
-        if self.policy.enabled("RC203"):
-            self.step(f"{table.name}: home and work")
-            rule = self.policy.rule("RC203")
-            res = HomeWork(space=rule["space"]).run(self.engine, inp)
-            self._rate("RC203", table, res, f"{res.unique_rate['value']:.1%} of {res.n_targets:,} users with a home and a "
-                       f"work place are singled out by the pair ({res.params['space']})"
-                       if _scored(res) else "no user has both a night and a workday place")
-        self.engine.drop(inp.relation)
-
-    def _rate(self, rule_id: str, table: Table, res, message: str) -> None:
-        if not _scored(res):
-            self.add(rule_id, table, metric=None, value=None, interval=None, params=res.params,
+    def rate(self, rule, table: Table, res, message: str) -> None:
+        """A finding on ``res.unique_rate``, judged on its interval (not applicable when no target scored)."""
+        if not self.scored(res):
+            self.add(rule, table, metric=None, value=None, interval=None, params=res.params,
                      message=message.capitalize() + ".", result=res, status="not_applicable")
             return
         lo, hi = res.unique_rate["ci"]
-        self.add(rule_id, table, metric="unique_rate", value=res.unique_rate["value"], interval=(lo, hi),
+        self.add(rule, table, metric="unique_rate", value=res.unique_rate["value"], interval=(lo, hi),
                  params=res.params, message=f"{message} (95% CI {lo:.1%}–{hi:.1%})", result=res)
 
-    def tabular(self, table: Table) -> None:
-        from .attacks.tabular import KAnonymity, LDiversity, TCloseness
+    # -- the rules ----------------------------------------------------------------------------
+    def judge_table(self, table: Table) -> None:
+        """Every enabled rule of the registry that applies to the table's kind, in id order."""
+        from . import rules
 
-        settings = table.settings
-        qi = settings.get("qi") or self.policy.rule("RC101").get("qi") or [c for c in table.columns
-                                                                         if c.lower() in QI_COLS]
-        missing = [c for c in qi if c not in table.columns]
-        if missing:
-            raise InputError(f"File '{table.file}': quasi-identifier column '{missing[0]}' not found.")
-        if self.policy.enabled("RC101") or self.policy.enabled("RC104"):
-            self.step(f"{table.name}: k-anonymity")
-            rule = self.policy.rule("RC101")
-            res = KAnonymity(qi=tuple(qi), k=int(rule["min"])).run(self.engine, "tbl", source=str(table.file))
-            x = res.extra
-            if self.policy.enabled("RC101"):
-                self.add("RC101", table, metric="k", value=x["k"], interval=None, params={"qi": qi, "k": rule["min"]},
-                         message=f"The smallest class of ({', '.join(qi)}) has {x['k']:,} record(s); "
-                                 f"{x['records_below_k']['value']:.1%} of records are in classes below {rule['min']}",
-                         result=res)
-            if self.policy.enabled("RC104"):
-                high = x["prosecutor_risk"]["highest"]
-                self.add("RC104", table, metric="prosecutor_risk", value=high, interval=None, params={"qi": qi},
-                         message=f"The highest probability of re-identifying a record from ({', '.join(qi)}) is "
-                                 f"{high:.2f} (average {x['prosecutor_risk']['average']:.3f})", result=res)
-            if res.anonymity_set:
-                self.anonymity_sets.append({"table": table.name, "rule_id": "RC101",
-                                            "histogram": res.anonymity_set.get("histogram", {})})
-        sensitive = settings.get("sensitive") or self.policy.rule("RC102").get("sensitive")
-        for rid in ("RC102", "RC103"):
-            if not self.policy.enabled(rid):
-                continue
-            if not sensitive:
-                self.add(rid, table, metric=None, value=None, interval=None, params={}, status="not_applicable",
-                         message="No sensitive column is configured (set `sensitive` under [tables."
-                                 f"{table.name}] to check it).")
-                continue
-            if sensitive not in table.columns:
-                raise InputError(f"File '{table.file}': sensitive column '{sensitive}' not found.")
-            rule = self.policy.rule(rid)
-            if rid == "RC102":
-                res = LDiversity(qi=tuple(qi), sensitive=sensitive, l=float(rule["min"]),
-                                 variant=rule["variant"]).run(self.engine, "tbl", source=str(table.file))
-                self.add(rid, table, metric="l", value=res.extra["l"], interval=None,
-                         params={"qi": qi, "sensitive": sensitive, "variant": rule["variant"]},
-                         message=f"The least diverse class holds {res.extra['l']:g} distinct value(s) of '{sensitive}'",
-                         result=res)
-            else:
-                res = TCloseness(qi=tuple(qi), sensitive=sensitive, t=float(rule["max"])).run(
-                    self.engine, "tbl", source=str(table.file))
-                self.add(rid, table, metric="t", value=res.extra["t"], interval=None,
-                         params={"qi": qi, "sensitive": sensitive},
-                         message=f"The farthest class's distribution of '{sensitive}' is {res.extra['t']:.3f} from "
-                                 "the table's", result=res)
+        for rule in rules.all_rules():
+            if table.kind in rule.kinds and self.policy.enabled(rule.id):
+                rule.check(self, table, rule)
+        self.done(table)
 
-    def travel(self, table: Table) -> None:
-        from .attacks import travel_linkage
+    def finish(self) -> None:
+        """The rules' work over all tables (one enumeration of the numbering plan)."""
+        from . import rules
 
-        if not self.policy.enabled("RC501"):
-            return
-        self.step(f"{table.name}: travel")
-        r = table.roles
-        q = self.engine.quote
-        trips = self.engine.query(f"SELECT CAST({q(r['user'])} AS STRING) AS pid, CAST({q(r['country'])} AS STRING) "
-                                  f"AS country, CAST({q(r['month'])} AS STRING) AS month FROM tbl")
-        rule = self.policy.rule("RC501")
-        if trips.empty:
-            self.add("RC501", table, metric=None, value=None, interval=None, params={}, status="not_applicable",
-                     message="The table has no trips.")
-            return
-        res = travel_linkage(self.engine, trips, known_trips=int(rule["known_trips"]), seed=self.policy.seed)
-        self._rate("RC501", table, res, f"{res.unique_rate['value']:.1%} of {res.n_targets:,} travellers are singled "
-                   f"out by {rule['known_trips']} known trip(s) (country, month)" if _scored(res) else "no traveller")
-
-    def aggregate(self, table: Table) -> None:
-        if not self.policy.enabled("RC204"):
-            return
-        col = table.roles["count"]
-        v = self.engine.query(f"SELECT MIN(TRY_CAST({self.engine.quote(col)} AS DOUBLE)) AS m, COUNT(*) AS n "
-                              "FROM tbl").iloc[0]
-        smallest = None if pd.isna(v["m"]) else float(v["m"])
-        if smallest is None:
-            self.add("RC204", table, metric=None, value=None, interval=None, params={"column": col},
-                     status="not_applicable", message="The aggregate has no counts.")
-            return
-        self.add("RC204", table, metric="min_count", value=smallest, interval=None, params={"column": col},
-                 message=f"The smallest of {int(v['n']):,} released counts ('{col}') is {smallest:g}")
-
-    def identifiers(self, table: Table) -> None:
-        """RC302: columns named like or holding phone numbers, ID numbers or names (values never shown)."""
-        if not self.policy.enabled("RC302"):
-            return
-        flagged = []
-        for c in table.columns:
-            low = c.lower()
-            if low in NAME_COLS or low in ID_COLS:
-                flagged.append(f"{c} (by name)")
-                continue
-            qc = self.engine.quote(c)
-            sample = self.engine.query(f"SELECT CAST({qc} AS STRING) AS v FROM tbl WHERE {qc} IS NOT NULL LIMIT 2000")
-            vals = sample["v"].astype(str).str.strip()
-            if len(vals) and (vals.str.match(PHONE).mean() > 0.5 or vals.str.match(CNIC).mean() > 0.5):
-                flagged.append(f"{c} (by content)")
-        self.add("RC302", table, metric="columns", value=len(flagged), interval=None, params={"columns": flagged},
-                 message=(f"{len(flagged)} column(s) hold direct identifiers in clear: {', '.join(flagged)}"
-                          if flagged else "No column holds phone numbers, ID numbers or names in clear"))
-
-    def collect_pseudonyms(self, table: Table) -> None:
-        """Remember the distinct values of the user column (read before any table is materialized),
-        so that the numbering plan is enumerated once for all tables."""
-        col = table.roles.get("user")
-        if not self.policy.enabled("RC301") or not col or table.kind not in ("trajectory", "travel", "tabular"):
-            return
-        values = self.engine.query(f"SELECT DISTINCT CAST({self.engine.quote(col)} AS STRING) AS p FROM tbl")["p"].dropna()
-        self._pseudonyms[table.name] = values.astype(str).str.strip().str.lower()
-
-    def reverse_all(self) -> None:
-        """One enumeration of the budgeted plan slice over every table's hash-shaped pseudonyms."""
-        from .attacks.pseudonyms import HashReversal, detect_algorithm
-        from .numbering import FORMS
-        from .privacy import PLAN_PREFIXES
-
-        shaped = {}
-        for values in self._pseudonyms.values():
-            algo = detect_algorithm(values.tolist()) if len(values) and values.str.match(HEX).all() else None
-            if algo is not None:
-                shaped.setdefault(algo, set()).update(values.tolist())
-        serial_hi = max(1, int(self.policy.rule("RC301")["budget"]) // len(FORMS))
-        for algo, values in shaped.items():
-            self.step(f"reversing {algo} pseudonyms")
-            res = HashReversal(prefixes=(PLAN_PREFIXES[0],), serial_lo=0, serial_hi=serial_hi).run(
-                sorted(values), reveal=True)
-            rate_s = res.extra.get("hashes_per_s") or 0
-            forms = max(1, len(res.extra.get("forms_found") or FORMS))
-            minutes = len(PLAN_PREFIXES) * 10_000_000 * forms / rate_s / 60 if rate_s else float("nan")
-            self._reversed[algo] = (set(res.extra.get("reversed", {})), res.extra["candidates_hashed"], minutes,
-                                    serial_hi, res.extra.get("hashes_per_s"))
-
-    def pseudonyms(self, table: Table) -> None:
-        """RC301 on the user column: unsalted hashes of phone numbers, reversed within a budget. The
-        share is exact over the table's distinct pseudonyms (no sampling), so it is judged as is."""
-        from .attacks.pseudonyms import detect_algorithm
-        from .privacy import PLAN_PREFIXES
-        from .stats import rate
-
-        if table.name not in self._pseudonyms:
-            return
-        col, values = table.roles["user"], self._pseudonyms[table.name]
-        algo = detect_algorithm(values.tolist()) if len(values) and values.str.match(HEX).all() else None
-        if algo is None:
-            self.add("RC301", table, metric="reversed_share", value=0.0, interval=None, params={"column": col},
-                     message=f"Column '{col}' does not hold hash-shaped pseudonyms (32, 40 or 64 hex digits); "
-                             "nothing to reverse by enumeration")
-            return
-        found, hashed, minutes, serial_hi, per_s = self._reversed[algo]
-        n, k = len(values), int(values.isin(found).sum())
-        r = rate(k, n)
-        self.add("RC301", table, metric="reversed_share", value=r["value"], interval=None,
-                 params={"column": col, "budget": int(self.policy.rule("RC301")["budget"]),
-                         "prefix": PLAN_PREFIXES[0], "serials": [0, serial_hi]},
-                 message=(f"Column '{col}' holds {algo.upper()}-shaped pseudonyms: {k:,} of {n:,} reversed to phone "
-                          f"numbers within {hashed:,} hashes (prefix {PLAN_PREFIXES[0]}, first {serial_hi:,} serials, "
-                          f"{per_s or 0:,} hashes/s); the whole national plan takes ≈ {minutes:.0f} min"
-                          if k else
-                          f"Column '{col}' holds {algo.upper()}-shaped pseudonyms; none reversed within {hashed:,} "
-                          "hashes (keyed hashes or tokens look the same; raise [rules.RC301] budget for a stronger "
-                          "check)"))
+        for rule in rules.all_rules():
+            if rule.finish is not None and self.policy.enabled(rule.id):
+                rule.finish(self, rule)
 
 
 def _check_duplicates(engine, table: Table) -> None:
@@ -423,10 +252,10 @@ def run_audit(engine, input_path, policy: Policy, *, progress=None, utc_offset: 
     input_path = Path(input_path)
     files, ignored, manifest = discover(input_path)
     made_by_us = manifest.get("kind") == "reidcheck-release" or "tables" in manifest
-    auditor = Auditor(engine, policy, input_path, progress)
     offset = check_utc_offset(utc_offset)
     if offset is None:
         offset = float(manifest.get("params", {}).get("utc_offset_h", 5.0)) if manifest else 0.0
+    audit = Audit(engine, policy, input_path, progress, utc_offset=offset)
     # Every option is checked and every table classified from its header before any data is read.
     entries = []
     for f in files:
@@ -447,9 +276,8 @@ def run_audit(engine, input_path, policy: Policy, *, progress=None, utc_offset: 
     # dropped; only its distinct pseudonyms are kept, for one enumeration of the plan over all tables.
     entries.sort(key=lambda e: e[3] != "places")
     tables: list[Table] = []
-    places = None
     for f, name, settings, kind, roles in entries:
-        auditor.step(f"{name}: reading")
+        audit.step(f"{name}: reading")
         info = load_table(engine, f, delimiter=settings.get("delimiter"), allow_empty=len(files) > 1,
                           text=kind not in ("trajectory", "places"))
         if info["rows"] == 0:      # one empty table of a directory (e.g. no trips abroad): nothing to judge
@@ -460,27 +288,15 @@ def run_audit(engine, input_path, policy: Policy, *, progress=None, utc_offset: 
         tables.append(t)
         if t.kind in ("trajectory", "travel", "tabular") and not (made_by_us or t.settings.get("allow_duplicates")):
             _check_duplicates(engine, t)
-        auditor.collect_pseudonyms(t)
-        auditor.identifiers(t)
         if t.kind == "places":
-            places = load_places(engine, t.file, source_relation="tbl")
-        elif t.kind == "trajectory":
-            auditor.trajectory(t, places, offset)
-        elif t.kind == "tabular":
-            auditor.tabular(t)
-        elif t.kind == "travel":
-            auditor.travel(t)
-        elif t.kind == "aggregate":
-            auditor.aggregate(t)
+            audit.places = load_places(engine, t.file, source_relation="tbl")
+        audit.judge_table(t)
         engine.drop("tbl")
     if not tables:
         raise InputError(f"Input '{input_path}': every table is empty (no data rows); nothing can be judged.")
     tables.sort(key=lambda t: files.index(t.file))      # reported in the order of the files
-    auditor.reverse_all()
-    for t in tables:
-        if t.kind in ("trajectory", "travel", "tabular"):
-            auditor.pseudonyms(t)
-    findings = auditor.findings
+    audit.finish()
+    findings = audit.findings
     failed = sum(f["status"] == "fail" for f in findings)
     passed = sum(f["status"] == "pass" for f in findings)
     cmd = ["reidcheck", "audit", str(input_path), "--seed", str(policy.seed)]
@@ -497,7 +313,7 @@ def run_audit(engine, input_path, policy: Policy, *, progress=None, utc_offset: 
                     "not_applicable": len(findings) - passed - failed},
         "tables": [t.describe() for t in tables], "ignored_files": ignored,
         "findings": sorted(findings, key=lambda f: (f["status"] != "fail", f["table"], f["rule_id"])),
-        "curves": auditor.curves, "anonymity_sets": auditor.anonymity_sets, "comparison": comparison,
+        "curves": audit.curves, "anonymity_sets": audit.anonymity_sets, "comparison": comparison,
         "reproduce": " ".join(shlex.quote(c) for c in cmd), "elapsed_s": round(time.perf_counter() - t0, 2),
     }
 
@@ -507,14 +323,16 @@ def exit_code(report: dict) -> int:
 
 
 def validate_policy_against(policy: Policy) -> None:
-    """Parameters of the rules that are checked before any data is read (UsageError on a bad value)."""
-    from .attacks import HomeWork, TopN, Unicity
+    """The rules' parameters, checked before any data is read (UsageError on a bad value): every
+    threshold is a finite number, and each rule with a ``validate`` hook accepts its settings."""
+    from . import rules
 
-    r = policy.rule("RC201")
-    Unicity(points=r["points"], time_bin=r["time_bin"], space=r["space"], targets=r["targets"]).validate()
-    TopN(n=policy.rule("RC202")["n"], space=policy.rule("RC202")["space"]).validate()
-    HomeWork(space=policy.rule("RC203")["space"]).validate()
-    for rid, rule in policy.doc["rules"].items():
-        limit = rule.get("max", rule.get("min"))
+    for rule in rules.all_rules():
+        if not rule.kinds:        # run by `reidcheck attack` only: not in the policy
+            continue
+        settings = policy.rule(rule.id)
+        limit = settings.get(rule.direction)
         if not isinstance(limit, (int, float)) or isinstance(limit, bool) or not np.isfinite(limit):
-            raise UsageError(f"[rules.{rid}] threshold must be a number. Got {limit!r} instead.")
+            raise UsageError(f"[rules.{rule.id}] threshold must be a number. Got {limit!r} instead.")
+        if rule.validate is not None:
+            rule.validate(settings)

@@ -306,7 +306,8 @@ def audit(
     from .audit import exit_code, run_audit, validate_policy_against
     from .engine import get_engine
     from .policy import load_policy
-    from .report import RULES, check_targets, write_all
+    from . import rules
+    from .report import check_targets, write_all
 
     targets = {"json": json_path, "html": html, "sarif": sarif, "junit": junit, "markdown": markdown}
     check_targets(targets)
@@ -322,9 +323,9 @@ def audit(
     for key, text in (("select", select), ("skip", skip)):
         if text:
             ids = [t.strip().upper() for t in text.split(",") if t.strip()]
-            bad = [i for i in ids if i not in RULES]
+            bad = [i for i in ids if i not in rules.ids()]
             if bad:
-                raise UsageError(f"Option `--{key}` names unknown rule {bad[0]!r} (rules: {', '.join(sorted(RULES))}).")
+                raise UsageError(f"Option `--{key}` names unknown rule {bad[0]!r} (rules: {', '.join(rules.ids())}).")
             policy.doc[key] = ids
     validate_policy_against(policy)
     eng = get_engine(engine)
@@ -347,6 +348,21 @@ def audit(
         code = exit_code(report)
         if code:
             raise Exit(code)
+
+
+@app.command("rules")
+def list_rules(json_out: bool = typer.Option(False, "--json", help="The registry as JSON on stdout.")) -> None:
+    """The rule registry: id, name, title, the table kinds it applies to and its default threshold."""
+    from . import rules
+
+    if json_out:
+        import json
+
+        sys.stdout.write(json.dumps([r.to_dict() for r in rules.all_rules()], indent=2) + "\n")
+        return
+    from .summary import print_rules
+
+    print_rules(rules.all_rules())
 
 
 @app.command()

@@ -49,7 +49,8 @@ def run_demo(out: Path, subscribers: int = 5000, days: int = 14, seed: int = 7, 
     from .compare import Plan, run_comparison, write_outputs
     from .engine import get_engine
     from .io import read_population
-    from .policy import Policy
+    from . import rules
+    from .policy import load_policy
     from .report import write_all
     from .secrets import key_from_seed
 
@@ -73,14 +74,17 @@ def run_demo(out: Path, subscribers: int = 5000, days: int = 14, seed: int = 7, 
     comp = run_comparison(engine, pop, plan, seed=seed, input_name=str(out / "population"))
     write_outputs(comp, out / "comparison.json", out / "comparison.md", out / "comparison.png")
     reports = {}
-    policy = Policy()
-    policy.doc["seed"] = seed
-    policy.doc["rules"]["RC201"]["targets"] = 2000
+    # The demo's policy (the default, with fewer unicity targets) is written beside the reports, so
+    # each report's "reproduce" line is one command that can be pasted.
+    unicity = rules.for_attack("unicity").id
+    config = out / "reidcheck.toml"
+    config.write_text(f"# The demo's audit policy: the default, with 2,000 unicity targets.\nseed = {seed}\n\n"
+                      f"[rules.{unicity}]\ntargets = 2000\n")
+    policy = load_policy(config)
     for name, _, _ in DEMO_RELEASES:
         tick(f"auditing {name}")
         report = run_audit(engine, out / "releases" / name, policy, progress=None)
-        report["reproduce"] = (f"reidcheck audit {out / 'releases' / name} --seed {seed}  "
-                               "# with [rules.RC201] targets = 2000")
+        report["reproduce"] = f"reidcheck audit {out / 'releases' / name} --config {config}"
         if name == DEMO_RELEASES[0][0]:
             report["comparison"] = comp.to_dict()
         reports[name] = report

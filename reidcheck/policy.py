@@ -2,15 +2,15 @@
 
 A policy is TOML: ``reidcheck.toml``, or ``[tool.reidcheck]`` in ``pyproject.toml``, found in the
 current directory or its parents (up to a ``.git`` folder); ``--config FILE`` overrides. Without one,
-``DEFAULT_POLICY`` applies: strict enough that a release whose only protection is hashing the phone
-number fails (RC201 and RC301). Keys::
+``default_policy()`` applies: strict enough that a release whose only protection is hashing the phone
+number fails (on trajectory unicity and on reversible pseudonyms). Keys::
 
     judge = "upper"        # judge rates on the upper end of their 95% interval ("value": the estimate)
     seed = 0               # every random draw (targets, points)
-    select = ["RC201"]     # run only these rules (default: all)
-    skip = ["RC203"]       # ... or all but these
+    select = ["RC…"]       # run only these rules (default: all; ids from `reidcheck rules`)
+    skip = ["RC…"]         # ... or all but these
 
-    [rules.RC201]          # any rule id; the keys of its DEFAULT_POLICY entry
+    [rules.ID]             # any rule id (`reidcheck rules`); the keys of its default entry
     max = 0.05
     points = 4
 
@@ -27,33 +27,22 @@ A rule with ``max`` fails when the judged value exceeds it; with ``min``, when i
 
 from __future__ import annotations
 
-import copy
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
 from .io import read_toml
-from .report import RULES
 
-DEFAULT_POLICY: dict = {
-    "judge": "upper",
-    "seed": 0,
-    "rules": {
-        "RC101": {"enabled": True, "min": 5, "qi": None},
-        "RC102": {"enabled": True, "min": 2, "variant": "distinct", "sensitive": None},
-        "RC103": {"enabled": True, "max": 0.2, "sensitive": None},
-        "RC104": {"enabled": True, "max": 0.2},
-        "RC201": {"enabled": True, "max": 0.1, "points": 4, "time_bin": "1h", "space": "cell", "targets": 5000},
-        "RC202": {"enabled": True, "max": 0.2, "n": 2, "space": "cell"},
-        "RC203": {"enabled": True, "max": 0.2, "space": "cell"},
-        "RC204": {"enabled": True, "min": 10},
-        "RC301": {"enabled": True, "max": 0.0, "budget": 3_000_000},
-        "RC302": {"enabled": True, "max": 0},
-        "RC501": {"enabled": True, "max": 0.2, "known_trips": 1},
-    },
-    "tables": {},
-}
+def default_policy() -> dict:
+    """The default policy: every audited rule of the registry (``reidcheck.rules``) enabled, with its
+    default threshold and parameters."""
+    from . import rules
+
+    return {"judge": "upper", "seed": 0,
+            "rules": {r.id: r.policy_defaults() for r in rules.all_rules() if r.kinds}, "tables": {}}
+
+
 #: The type of each [tables.NAME] key: a value of the same type as this example (a list: of strings).
 TABLE_TYPES = {"kind": "", "mapping": "", "qi": [""], "sensitive": "", "delimiter": "", "allow_duplicates": True}
 TABLE_KEYS = set(TABLE_TYPES)
@@ -88,7 +77,7 @@ KINDS = ("trajectory", "tabular", "travel", "aggregate", "places")
 
 @dataclass
 class Policy:
-    doc: dict = field(default_factory=lambda: copy.deepcopy(DEFAULT_POLICY))
+    doc: dict = field(default_factory=default_policy)
     source: str = "default policy"
 
     @property
@@ -114,6 +103,7 @@ class Policy:
 
 def _merge(doc: dict, where: str) -> Policy:
     policy = Policy(source=where)
+    defaults = default_policy()
     allowed = {"judge", "seed", "select", "skip", "rules", "tables"}
     for key, value in doc.items():
         if key not in allowed:
@@ -123,14 +113,14 @@ def _merge(doc: dict, where: str) -> Policy:
                 raise InputError(f"{where}: `rules` must be a table of rule ids.")
             for rid, settings in value.items():
                 if rid not in policy.doc["rules"]:
-                    raise InputError(f"{where}: unknown rule '{rid}' (rules: {', '.join(sorted(RULES))}).")
+                    raise InputError(f"{where}: unknown rule '{rid}' (rules: {', '.join(sorted(policy.doc['rules']))}).")
                 if not isinstance(settings, dict):
                     raise InputError(f"{where}: [rules.{rid}] must be a table.")
                 for k, v in settings.items():
                     if k not in policy.doc["rules"][rid]:
                         raise InputError(f"{where}: [rules.{rid}] has no key '{k}' "
                                          f"(keys: {', '.join(policy.doc['rules'][rid])}).")
-                    _check_type(where, f"[rules.{rid}] {k}", v, DEFAULT_POLICY["rules"][rid][k], k)
+                    _check_type(where, f"[rules.{rid}] {k}", v, defaults["rules"][rid][k], k)
                     policy.doc["rules"][rid][k] = v
         elif key == "tables":
             if not isinstance(value, dict):
@@ -156,7 +146,7 @@ def _merge(doc: dict, where: str) -> Policy:
         if value is not None and (not isinstance(value, list) or not all(isinstance(r, str) for r in value)):
             raise InputError(f"{where}: `{key}` must be a list of rule ids, e.g. [\"RC201\"].")
         for rid in value or []:
-            if rid not in RULES:
+            if rid not in policy.doc["rules"]:
                 raise InputError(f"{where}: `{key}` names unknown rule '{rid}'.")
     return policy
 

@@ -160,3 +160,24 @@ def print_audit(report: dict, console: Console | None = None) -> None:
 
         t.add_row(status, f"{f['rule_id']} {f['rule']}", f["table"], val, ci, limit, escape(f["message"]))
     console.print(t)
+
+
+def print_rules(rules, console=None) -> None:
+    """The rule registry as a terminal table (``reidcheck rules``)."""
+    import sys
+
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = console or Console(width=None if sys.stdout.isatty() else 160)
+    t = Table(title=escape("reidcheck rules (policy: [rules.ID] in reidcheck.toml)"))
+    for col in ("id", "name", "title", "applies to", "default"):
+        t.add_column(col, overflow="fold")
+    for r in rules:
+        default = f"{r.metric} {r.op} {r.threshold:g}"
+        shown = [f"{k}={v}" for k, v in r.params.items() if v is not None]
+        if shown:
+            default += "; " + ", ".join(shown)
+        t.add_row(r.id, r.name, escape(r.title), ", ".join(r.kinds) or "attack only", escape(default))
+    console.print(t)

@@ -193,3 +193,37 @@ def test_hash_reversal_reports_linkability_across_releases(tmp_path, capsys):
                  "--serials", "0-999", "--compare", str(tmp_path / "b.csv"), "--json", "-"]) == 0
     link = json.loads(capsys.readouterr().out)["linkability"]
     assert link["common"] == 40 and link["stable"] is False and link["linkable_share"]["value"] == 0.5
+
+
+def test_rules_lists_the_registry(capsys):
+    """`reidcheck rules --json`: every rule once, with its title, kinds and default; the table form too."""
+    from reidcheck import rules
+    from reidcheck.policy import default_policy
+
+    assert main(["rules", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in doc] == rules.ids() and len(doc) == len(set(r["id"] for r in doc))
+    audited = {r["id"] for r in doc if r["audited"]}
+    assert audited == set(default_policy()["rules"])
+    for r in doc:
+        assert r["title"] and r["help"] and r["adversary"] and r["default"]["op"] in ("<=", ">=")
+        if r["audited"]:
+            d = default_policy()["rules"][r["id"]]
+            assert d["max" if r["default"]["op"] == "<=" else "min"] == r["default"]["threshold"]
+    assert main(["rules"]) == 0
+    text = capsys.readouterr().out
+    assert all(r["id"] in text for r in doc) and "[rules.ID]" in text
+
+
+def test_each_rule_id_is_written_in_one_source_file():
+    """The registry is the one place: each id string appears in exactly one module of the package."""
+    import re
+    from pathlib import Path
+
+    import reidcheck
+    from reidcheck import rules
+
+    root = Path(reidcheck.__file__).parent
+    for rid in rules.ids():
+        where = [p.relative_to(root).as_posix() for p in root.rglob("*.py") if re.search(rid, p.read_text())]
+        assert len(where) == 1 and where[0].startswith("rules/"), (rid, where)

@@ -400,7 +400,9 @@ def toml_value(v) -> str:
 
 @st.composite
 def policy_toml(draw):
-    from reidcheck.policy import DEFAULT_POLICY
+    from reidcheck.policy import default_policy
+
+    DEFAULT_POLICY = default_policy()
 
     lines = []
     for key in ("judge", "seed", "select", "skip"):

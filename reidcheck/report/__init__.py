@@ -19,20 +19,17 @@ or null), ``reproduce`` (the command line that reproduces the report), ``elapsed
 Reports hold aggregates only: no phone number, ID number or name of a person.
 """
 
-RULES = {
-    "RC101": ("k-anonymity", "Equivalence classes of the quasi-identifiers are at least k records"),
-    "RC102": ("l-diversity", "Each class holds at least l distinct sensitive values"),
-    "RC103": ("t-closeness", "Each class's sensitive distribution is within t of the table's"),
-    "RC104": ("prosecutor-risk", "Highest re-identification probability of a record (1 / class size)"),
-    "RC201": ("trajectory-unicity", "Share of users singled out by a few (time, place) points"),
-    "RC202": ("top-places", "Share of users singled out by their top-N places"),
-    "RC203": ("home-work", "Share of users singled out by their (home, work) pair"),
-    "RC204": ("aggregate-small-counts", "Smallest released count of an aggregate"),
-    "RC301": ("reversible-pseudonyms", "Share of pseudonyms reversed by enumerating the numbering plan"),
-    "RC302": ("direct-identifiers", "Columns holding phone numbers, ID numbers or names in clear"),
-    "RC401": ("linkage", "Share of auxiliary records linked to exactly one release record"),
-    "RC501": ("travel-uniqueness", "Share of travellers singled out by one known trip (country, month)"),
-}
+
+
+def rule_names(rule_id: str) -> tuple[str, str]:
+    """(name, title) of a rule, from the registry (``reidcheck.rules``); empty for an unknown id."""
+    from .. import rules
+
+    try:
+        r = rules.get(rule_id)
+    except KeyError:
+        return "", ""
+    return r.name, r.title
 
 #: Report formats: name → (module, renderer). Each renderer takes the report dictionary, returns text.
 FORMATS = {

@@ -14,7 +14,7 @@ import html
 import io
 import re
 
-from . import RULES
+from . import rule_names
 from .markdown import _is_rate, _num, _pct, measured, threshold
 
 _PERSONAL = re.compile(r"\+?92\d{10}|03\d{9}|\d{5}-\d{7}-\d")
@@ -263,7 +263,7 @@ def _charts(report: dict) -> list[str]:
 def _finding_html(f: dict) -> str:
     status = f.get("status", "not_applicable")
     word = _STATUS.get(status, (status.upper(), 3))[0]
-    title = f.get("title") or RULES.get(f["rule_id"], ("", ""))[1]
+    title = f.get("title") or rule_names(f["rule_id"])[1]
     cls = status if status in ("pass", "fail") else "na"
     facts = [("Table", f"<code>{_t(f.get('table', ''))}</code>"), ("Measured", _t(_measured(f))),
              ("Policy limit", _t(_threshold(f)))]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from . import RULES
+from . import rule_names
 from .markdown import measured, threshold
 
 # Characters XML 1.0 cannot hold at all (ElementTree escapes markup but passes these through).
@@ -48,7 +48,7 @@ def render_junit(report: dict) -> str:
                                                   "time": _seconds(sum(_elapsed(f) for f in cases))})
         for f in cases:
             rule_id = f.get("rule_id", "")
-            name = RULES.get(rule_id, (f.get("rule", ""),))[0]
+            name = rule_names(rule_id)[0] or f.get("rule", "")
             case = ET.SubElement(suite, "testcase", {"classname": _text(f"reidcheck.{table}"),
                                                      "name": _text(f"{rule_id} {name}"),
                                                      "time": _seconds(_elapsed(f))})

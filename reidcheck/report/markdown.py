@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 
-from . import RULES
+from . import rule_names
 
 _RATE_METRICS = {"unique_rate", "reversed_share", "prosecutor_risk", "correct_rate", "linked_rate"}
 _STATUS = {"fail": "**fail**", "pass": "pass", "not_applicable": "not applicable"}
@@ -101,7 +101,7 @@ def render_markdown(report: dict) -> str:
     if findings:
         lines += [_row(["Rule", "Table", "Status", "Measured", "Threshold", "Message"]), "|---" * 6 + "|"]
         for f in findings:
-            name = RULES.get(f.get("rule_id"), (f.get("rule", ""),))[0]
+            name = rule_names(f.get("rule_id", ""))[0] or f.get("rule", "")
             row = [f"{f.get('rule_id')} {name}", f.get("table", ""), "", measured(f), threshold(f),
                    f.get("message", "")]
             cells = [_cell(c) for c in row]

@@ -15,7 +15,6 @@ import os
 from pathlib import Path, PurePath, PurePosixPath
 from urllib.parse import quote
 
-from . import RULES
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/reidcheck/reidcheck"
@@ -47,7 +46,14 @@ def fingerprint(finding: dict) -> str:
 
 
 def _rule(rule_id: str, finding: dict) -> dict:
-    name, title = RULES.get(rule_id, (finding.get("rule", rule_id), finding.get("title", "")))
+    """SARIF rule metadata from the registry: name, title, the rule's help text and its adversary."""
+    from .. import rules
+
+    try:
+        r = rules.get(rule_id)
+        name, title, help_text = r.name, r.title, f"{r.help}\n\nAdversary: {r.adversary}."
+    except KeyError:
+        name, title, help_text = finding.get("rule", rule_id), finding.get("title", ""), ""
     return {
         "id": rule_id,
         "name": name,
@@ -55,6 +61,7 @@ def _rule(rule_id: str, finding: dict) -> dict:
         "fullDescription": {"text": f"{title or name}. reidcheck measures this on the exported table and fails "
                                     "the rule when the figure crosses the policy's threshold (a share is judged "
                                     "on the upper end of its 95% interval by default)."},
+        "help": {"text": help_text or title or name},
         "helpUri": HELP_URI,
         "defaultConfiguration": {"level": "error"},
         "properties": {"tags": ["privacy", "re-identification"]},

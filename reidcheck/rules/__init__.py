@@ -42,6 +42,7 @@ class Rule:
     help: str = ""
     check: Callable | None = field(default=None, compare=False, repr=False)
     finish: Callable | None = field(default=None, compare=False, repr=False)   # after every table: finish(ctx, rule)
+    validate: Callable | None = field(default=None, compare=False, repr=False)  # validate(settings), before any data
 
     @property
     def op(self) -> str:
@@ -101,6 +102,17 @@ def finishes(check: Callable):
         from dataclasses import replace
 
         _REGISTRY[check.rule_id] = replace(_REGISTRY[check.rule_id], finish=fn)
+        return fn
+    return decorate
+
+
+def validates(check: Callable):
+    """Register the decorated ``fn(settings)`` to check the rule's policy settings before any data is
+    read (raising ``UsageError``)."""
+    def decorate(fn: Callable) -> Callable:
+        from dataclasses import replace
+
+        _REGISTRY[check.rule_id] = replace(_REGISTRY[check.rule_id], validate=fn)
         return fn
     return decorate
 

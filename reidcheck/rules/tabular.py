@@ -25,7 +25,7 @@ def _kanon(ctx, table):
 
         qi = quasi_identifiers(ctx, table)
         ctx.step(f"{table.name}: k-anonymity")
-        res = KAnonymity(qi=tuple(qi), k=int(ctx.params(_K_ID)["min"])).run(ctx.engine, "tbl", source=str(table.file))
+        res = KAnonymity(qi=tuple(qi), k=int(ctx.policy.rule(_K_ID)["min"])).run(ctx.engine, "tbl", source=str(table.file))
         if res.anonymity_set:
             ctx.anonymity_sets.append({"table": table.name, "rule_id": _K_ID,
                                        "histogram": res.anonymity_set.get("histogram", {})})

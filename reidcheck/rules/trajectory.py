@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import rule
+from . import rule, validates
 
 
 @rule(id="RC201", name="trajectory-unicity", title="Share of users singled out by a few (time, place) points",
@@ -72,3 +72,24 @@ def home_work(ctx, table, rule):
     ctx.rate(rule, table, res, f"{res.unique_rate['value']:.1%} of {res.n_targets:,} users with a home and a work "
              f"place are singled out by the pair ({res.params['space']})"
              if ctx.scored(res) else "no user has both a night and a workday place")
+
+
+@validates(trajectory_unicity)
+def _unicity_settings(p: dict) -> None:
+    from ..attacks import Unicity
+
+    Unicity(points=p["points"], time_bin=p["time_bin"], space=p["space"], targets=p["targets"]).validate()
+
+
+@validates(top_places)
+def _topn_settings(p: dict) -> None:
+    from ..attacks import TopN
+
+    TopN(n=p["n"], space=p["space"]).validate()
+
+
+@validates(home_work)
+def _homework_settings(p: dict) -> None:
+    from ..attacks import HomeWork
+
+    HomeWork(space=p["space"]).validate()

@@ -13,7 +13,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from reidcheck.report import RULES
+from reidcheck import rules
 from reidcheck.report.json_report import SCHEMA_PATH, render_json, validate
 from reidcheck.report.junit import render_junit
 from reidcheck.report.markdown import render_markdown
@@ -116,19 +116,20 @@ def test_sarif_is_valid_sarif_2_1_0(report):
 
 def test_sarif_rules_and_results_follow_the_findings(report):
     run = _sarif(report)["runs"][0]
-    rules = run["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules] == sorted({f["rule_id"] for f in report["findings"]})
-    for r in rules:
-        assert (r["name"], r["shortDescription"]["text"]) == RULES[r["id"]]
+    sarif_rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in sarif_rules] == sorted({f["rule_id"] for f in report["findings"]})
+    for r in sarif_rules:
+        assert (r["name"], r["shortDescription"]["text"]) == (rules.get(r["id"]).name, rules.get(r["id"]).title)
+        assert rules.get(r["id"]).adversary in r["help"]["text"]
         assert r["fullDescription"]["text"] and r["helpUri"].startswith("https://")
         assert r["defaultConfiguration"] == {"level": "error"}
         assert r["properties"]["tags"] == ["privacy", "re-identification"]
     kept = [f for f in report["findings"] if f["status"] != "not_applicable"]
     results = run["results"]
     assert len(results) == len(kept) == 4
-    assert {r["ruleId"] for r in results} <= set(RULES)
+    assert {r["ruleId"] for r in results} <= set(rules.ids())
     for f, r in zip(kept, results, strict=True):
-        assert r["ruleId"] == f["rule_id"] == rules[r["ruleIndex"]]["id"]
+        assert r["ruleId"] == f["rule_id"] == sarif_rules[r["ruleIndex"]]["id"]
         assert r["message"]["text"] == f["message"]
         expected = ("fail", "error") if f["status"] == "fail" else ("pass", "none")
         assert (r["kind"], r["level"]) == expected
