@@ -180,7 +180,7 @@ class Auditor:
 
     # -- per kind -----------------------------------------------------------------------------
     def trajectory(self, table: Table, cells: Path | None, utc_offset: float | None) -> None:
-        from .attacks import HomeWork, TopN, Unicity, unicity_curve
+        from .attacks import HomeWork, TopN, Unicity, UnicityCurve
 
         r = table.roles
         mapping = Mapping(user=r["user"], time=r["time"], place=r["place"],
@@ -192,7 +192,6 @@ class Auditor:
             rule = self.policy.rule("RC201")
             attack = Unicity(points=rule["points"], time_bin=rule["time_bin"], space=rule["space"],
                              targets=rule["targets"], seed=seed)
-            attack.validate()
             res = attack.run(self.engine, inp)
             self._rate("RC201", table, res, f"{res.unique_rate['value']:.1%} of {res.n_targets:,} targets are singled "
                        f"out by {rule['points']} points at {res.params['time_bin']} × {res.params['space']}"
@@ -207,8 +206,8 @@ class Auditor:
                 resolutions.append(("4h", rule["space"]))
                 resolutions.append(coarse)
             targets = min(int(rule["targets"]), 2000) if str(rule["targets"]).isdigit() else 2000
-            res_curve = unicity_curve(self.engine, inp, max_points=5, resolutions=resolutions, targets=targets,
-                                      seed=seed)
+            res_curve = UnicityCurve(max_points=5, resolutions=tuple(resolutions), targets=targets,
+                                     seed=seed).run(self.engine, inp)
             groups: dict = {}
             for x in res_curve:
                 groups.setdefault((x.params["time_bin"], x.params["space"]), []).append(x)
@@ -241,6 +240,7 @@ class Auditor:
                  params=res.params, message=f"{message} (95% CI {lo:.1%}–{hi:.1%})", result=res)
 
     def tabular(self, table: Table) -> None:
+        from .attacks.inputs import TableInput
         from .attacks.tabular import KAnonymity, LDiversity, TCloseness
 
         settings = table.settings
@@ -252,7 +252,7 @@ class Auditor:
         if self.policy.enabled("RC101") or self.policy.enabled("RC104"):
             self.step(f"{table.name}: k-anonymity")
             rule = self.policy.rule("RC101")
-            res = KAnonymity(qi=tuple(qi), k=int(rule["min"])).run(self.engine, "tbl", source=str(table.file))
+            res = KAnonymity(qi=tuple(qi), k=int(rule["min"])).run(self.engine, TableInput("tbl", str(table.file)))
             x = res.extra
             if self.policy.enabled("RC101"):
                 self.add("RC101", table, metric="k", value=x["k"], interval=None, params={"qi": qi, "k": rule["min"]},
@@ -281,21 +281,21 @@ class Auditor:
             rule = self.policy.rule(rid)
             if rid == "RC102":
                 res = LDiversity(qi=tuple(qi), sensitive=sensitive, l=float(rule["min"]),
-                                 variant=rule["variant"]).run(self.engine, "tbl", source=str(table.file))
+                                 variant=rule["variant"]).run(self.engine, TableInput("tbl", str(table.file)))
                 self.add(rid, table, metric="l", value=res.extra["l"], interval=None,
                          params={"qi": qi, "sensitive": sensitive, "variant": rule["variant"]},
                          message=f"The least diverse class holds {res.extra['l']:g} distinct value(s) of '{sensitive}'",
                          result=res)
             else:
                 res = TCloseness(qi=tuple(qi), sensitive=sensitive, t=float(rule["max"])).run(
-                    self.engine, "tbl", source=str(table.file))
+                    self.engine, TableInput("tbl", str(table.file)))
                 self.add(rid, table, metric="t", value=res.extra["t"], interval=None,
                          params={"qi": qi, "sensitive": sensitive},
                          message=f"The farthest class's distribution of '{sensitive}' is {res.extra['t']:.3f} from "
                                  "the table's", result=res)
 
     def travel(self, table: Table) -> None:
-        from .attacks import travel_linkage
+        from .attacks import TravelLinkage
 
         if not self.policy.enabled("RC501"):
             return
@@ -309,7 +309,7 @@ class Auditor:
             self.add("RC501", table, metric=None, value=None, interval=None, params={}, status="not_applicable",
                      message="The table has no trips.")
             return
-        res = travel_linkage(self.engine, trips, known_trips=int(rule["known_trips"]), seed=self.policy.seed)
+        res = TravelLinkage(known_trips=int(rule["known_trips"]), seed=self.policy.seed).run(self.engine, trips)
         self._rate("RC501", table, res, f"{res.unique_rate['value']:.1%} of {res.n_targets:,} travellers are singled "
                    f"out by {rule['known_trips']} known trip(s) (country, month)" if _scored(res) else "no traveller")
 
@@ -357,31 +357,24 @@ class Auditor:
 
     def reverse_all(self) -> None:
         """One enumeration of the budgeted plan slice over every table's hash-shaped pseudonyms."""
-        from .attacks.pseudonyms import HashReversal, detect_algorithm
-        from .numbering import FORMS
-        from .privacy import PLAN_PREFIXES
+        from .attacks.pseudonyms import detect_algorithm, reverse_plan_slice
 
         shaped = {}
         for values in self._pseudonyms.values():
             algo = detect_algorithm(values.tolist()) if len(values) and values.str.match(HEX).all() else None
             if algo is not None:
                 shaped.setdefault(algo, set()).update(values.tolist())
-        serial_hi = max(1, int(self.policy.rule("RC301")["budget"]) // len(FORMS))
         for algo, values in shaped.items():
             self.step(f"reversing {algo} pseudonyms")
-            res = HashReversal(prefixes=(PLAN_PREFIXES[0],), serial_lo=0, serial_hi=serial_hi).run(
-                sorted(values), reveal=True)
-            rate_s = res.extra.get("hashes_per_s") or 0
-            forms = max(1, len(res.extra.get("forms_found") or FORMS))
-            minutes = len(PLAN_PREFIXES) * 10_000_000 * forms / rate_s / 60 if rate_s else float("nan")
-            self._reversed[algo] = (set(res.extra.get("reversed", {})), res.extra["candidates_hashed"], minutes,
-                                    serial_hi, res.extra.get("hashes_per_s"))
+            rev = reverse_plan_slice(sorted(values), budget=int(self.policy.rule("RC301")["budget"]))
+            self._reversed[algo] = (rev.reversed, rev.result.extra["candidates_hashed"], rev.full_plan_minutes,
+                                    rev.serial_hi, rev.result.extra["plan_hashes_per_s"])
 
     def pseudonyms(self, table: Table) -> None:
         """RC301 on the user column: unsalted hashes of phone numbers, reversed within a budget. The
         share is exact over the table's distinct pseudonyms (no sampling), so it is judged as is."""
         from .attacks.pseudonyms import detect_algorithm
-        from .privacy import PLAN_PREFIXES
+        from .numbering import PLAN_PREFIXES
         from .stats import rate
 
         if table.name not in self._pseudonyms:
