@@ -686,13 +686,12 @@ def attack_hash_reversal(
         return eng.query(f"SELECT DISTINCT CAST({eng.quote(column)} AS STRING) AS p FROM {relation}")["p"].dropna().tolist()
 
     values = _guard(lambda: pseudonyms("tbl", info["file"]))
-    with warnings.catch_warnings(record=True) as caught:   # one line on stderr, never a traceback
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PrivacyLeakWarning)
         result = attack.run(eng, PseudonymInput.of(values, source=str(info["file"])))
+    leaks = [str(w.message) for w in caught if issubclass(w.category, PrivacyLeakWarning)]
     for w in caught:
-        if issubclass(w.category, PrivacyLeakWarning):
-            print(f"reidcheck: warning: {w.message}", file=sys.stderr)
-        else:
+        if not issubclass(w.category, PrivacyLeakWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if compare is not None:
         from dataclasses import replace
@@ -703,6 +702,8 @@ def attack_hash_reversal(
         link = linkability(values, _guard(lambda: pseudonyms("tbl2", other["file"])))
         result = replace(result, extra={**result.extra, "linkability": link})
     _emit([result], json_path, quiet)
+    for message in leaks:   # once the output is written: one line on stderr, never a traceback
+        print(f"reidcheck: warning: {message}", file=sys.stderr)
 
 
 @attack_app.command("linkage")

@@ -1,7 +1,8 @@
 """Pseudonym reversal: unsalted hashes of phone numbers are undone by enumerating the numbering plan.
 
 A mobile number is ``+92 3XY NNNNNNN``: per prefix ``3XY`` there are 10⁷ numbers, so an operator's
-whole range (≈20 prefixes) is 2·10⁸ candidates — minutes of hashing on a laptop. The attack:
+whole range (≈20 prefixes) is 2·10⁸ candidates, the national plan (``numbering.PLAN_PREFIXES``, 53
+prefixes) 5.3·10⁸ — minutes of hashing on a laptop. The attack:
 
 1. **Detect** the hash from the pseudonyms' form: 32 hex digits → MD5, 40 → SHA-1, 64 → SHA-256
    (anything else, or mixed lengths, is reported as not a plain hash).
@@ -15,7 +16,9 @@ whole range (≈20 prefixes) is 2·10⁸ candidates — minutes of hashing on a 
 CNICs (``XXXXX-XXXXXXX-X``) are enumerated per 5-digit head (``kind="cnic"``): feasible for the
 areas an attacker targets, not for the whole country. Keyed hashes (HMAC with a secret) and random tokens are not reversed: the attacker cannot compute
 them, which the tests show. ``linkability`` tells whether two releases share pseudonyms.
-Reversed numbers are returned only when asked for (``reveal=True``); reports carry counts only.
+Reversed numbers are returned only when asked for (``reveal=True``, which issues a
+``PrivacyLeakWarning``); reports carry counts only. ``reverse_plan_slice`` is the budgeted reversal of
+the audit, ``compare`` and the pytest gate, with their one extrapolation to the whole national plan.
 """
 
 from __future__ import annotations
