@@ -163,6 +163,7 @@ class HashReversal:
         params = {"kind": self.kind, "forms": list(self._forms()), "serials": [self.serial_lo, self.serial_hi]}
         params.update({"prefixes": [int(p) for p in self.prefixes]} if self.kind == "msisdn"
                       else {"heads": list(self.heads)})
+        params.update({"workers": self.workers, "chunk": self.chunk, "reveal": self.reveal})
         return params
 
     def _search(self, distinct: list[str]) -> _Search:
