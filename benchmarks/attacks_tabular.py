@@ -82,6 +82,7 @@ def make_table(rows: int) -> Path:
 def ours(table: str, check: str) -> dict:
     import time
 
+    from reidcheck.attacks.inputs import TableInput
     from reidcheck.attacks.tabular import KAnonymity, LDiversity, TCloseness
     from reidcheck.engine import get_engine
     from reidcheck.io import load_table
@@ -91,7 +92,7 @@ def ours(table: str, check: str) -> dict:
     attack = {"k": KAnonymity(qi=QI), "l": LDiversity(qi=QI, sensitive=SENSITIVE),
               "t": TCloseness(qi=QI, sensitive=SENSITIVE, ordered=False)}[check]
     t0 = time.perf_counter()
-    res = attack.run(engine)
+    res = attack.run(engine, TableInput("tbl", str(table)))
     value = {"k": res.extra.get("k"), "l": res.extra.get("l"), "t": res.extra.get("t")}[check]
     return {"value": value, "s": round(time.perf_counter() - t0, 2)}
 

@@ -46,6 +46,7 @@ def measure(engine_name: str, data: str, targets: int) -> dict:
 
     warnings.simplefilter("ignore")
     from reidcheck.attacks import Unicity
+    from reidcheck.attacks.inputs import TableInput
     from reidcheck.attacks.tabular import KAnonymity
     from reidcheck.engine import get_engine
     from reidcheck.io import load_table, load_trajectories
@@ -57,7 +58,7 @@ def measure(engine_name: str, data: str, targets: int) -> dict:
     res = Unicity(points=4, targets=targets, seed=1).run(engine, inp)
     t2 = time.perf_counter()
     load_table(engine, str(Path(data) / "subscribers.parquet"))
-    k = KAnonymity(qi="gender,birth_date,home_district", k=5).run(engine, "tbl")
+    k = KAnonymity(qi="gender,birth_date,home_district", k=5).run(engine, TableInput("tbl"))
     t3 = time.perf_counter()
     return {"engine_start_s": round(t1 - t0, 2), "unicity_s": round(t2 - t1, 2), "kanon_s": round(t3 - t2, 2),
             "rows": inp.meta["rows"], "n_targets": res.n_targets, "n_unique": res.n_unique,

@@ -294,7 +294,7 @@ def audit(
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of every draw (overrides the policy's)."),
     judge_mode: Optional[str] = typer.Option(None, "--judge", help="upper (default) or value: judge rates on the "
                                                                    "upper end of their 95% interval or the estimate."),
-    select: Optional[str] = typer.Option(None, "--select", help="Run only these rules, e.g. RC201,RC301."),
+    select: Optional[str] = typer.Option(None, "--select", help="Run only these rules (ids from `reidcheck rules`), comma-separated."),
     skip: Optional[str] = typer.Option(None, "--skip", help="Do not run these rules."),
     utc_offset: Optional[float] = typer.Option(None, "--utc-offset", help="Local time = UTC + hours (default: 5 "
                                                                           "for generated data, else 0)."),
@@ -516,18 +516,18 @@ def attack_unicity_curve(
     json_path: Optional[str] = _common["json"], engine: str = _common["engine"], quiet: bool = _common["quiet"],
 ) -> None:
     """Unicity ε_p for p = 1..MAX_POINTS at several resolutions, reusing one index per resolution."""
-    from .attacks import Unicity, unicity_curve
+    from .attacks import UnicityCurve
 
     pairs = []
     for r in resolution:
         tb, _, sp = r.partition(",")
         if not sp:
             raise UsageError(f"Option `--resolution` must be TIME_BIN,SPACE (e.g. 1h,cell). Got {r!r} instead.")
-        Unicity(time_bin=tb, space=sp, targets=targets, seed=seed).validate()
         pairs.append((tb.strip(), sp.strip()))
+    attack = UnicityCurve(max_points=max_points, resolutions=tuple(pairs), targets=targets, seed=seed)
+    attack.validate()
     eng, inp = _guard(lambda: _load(engine, input_path, mapping, table, cells, utc_offset))
-    _emit(_guard(lambda: unicity_curve(eng, inp, max_points=max_points, resolutions=pairs, targets=targets,
-                                       seed=seed)), json_path, quiet)
+    _emit(_guard(lambda: attack.run(eng, inp)), json_path, quiet)
 
 
 @attack_app.command("topn")
@@ -564,13 +564,14 @@ def attack_homework(
 
 
 def _table_check(attack, input_path: Path, delimiter: Optional[str], engine: str, json_path, quiet) -> None:
+    from .attacks.inputs import TableInput
     from .engine import get_engine
     from .io import load_table
 
     attack.validate()
     eng = get_engine(engine)
     info = _guard(lambda: load_table(eng, input_path, delimiter=delimiter))
-    _emit([_guard(lambda: attack.run(eng, "tbl", source=info["file"]))], json_path, quiet)
+    _emit([_guard(lambda: attack.run(eng, TableInput.loaded(info, "tbl")))], json_path, quiet)
 
 
 _QI = typer.Option(..., "--qi", help="Quasi-identifier columns, comma-separated.")
@@ -659,8 +660,12 @@ def attack_hash_reversal(
     engine: str = _common["engine"], quiet: bool = _common["quiet"],
 ) -> None:
     """Reverse unsalted MD5/SHA-1/SHA-256 pseudonyms of phone numbers (or CNICs of given areas) by enumeration."""
+    import warnings
+
+    from .attacks.inputs import PseudonymInput
     from .attacks.pseudonyms import HashReversal
     from .engine import get_engine
+    from .errors import PrivacyLeakWarning
     from .io import load_table
 
     def ranges(text: str, name: str, limit: int) -> list[tuple[int, int]]:
@@ -685,7 +690,7 @@ def attack_hash_reversal(
     attack = HashReversal(prefixes=tuple(pfx) if kind == "msisdn" else (),
                           forms=tuple(f.strip() for f in forms.split(",")) if forms else None,
                           serial_lo=lo_hi[0][0], serial_hi=lo_hi[0][1] + 1, workers=workers, kind=kind,
-                          heads=tuple(h.strip() for h in heads.split(",")) if heads else ())
+                          heads=tuple(h.strip() for h in heads.split(",")) if heads else (), reveal=reveal)
     attack.validate()
     eng = get_engine(engine)
     info = _guard(lambda: load_table(eng, input_path, delimiter=delimiter))
@@ -695,7 +700,13 @@ def attack_hash_reversal(
         return eng.query(f"SELECT DISTINCT CAST({eng.quote(column)} AS STRING) AS p FROM {relation}")["p"].dropna().tolist()
 
     values = _guard(lambda: pseudonyms("tbl", info["file"]))
-    result = attack.run(values, reveal=reveal)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PrivacyLeakWarning)
+        result = attack.run(eng, PseudonymInput.of(values, source=str(info["file"])))
+    leaks = [str(w.message) for w in caught if issubclass(w.category, PrivacyLeakWarning)]
+    for w in caught:
+        if not issubclass(w.category, PrivacyLeakWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if compare is not None:
         from dataclasses import replace
 
@@ -705,6 +716,8 @@ def attack_hash_reversal(
         link = linkability(values, _guard(lambda: pseudonyms("tbl2", other["file"])))
         result = replace(result, extra={**result.extra, "linkability": link})
     _emit([result], json_path, quiet)
+    for message in leaks:   # once the output is written: one line on stderr, never a traceback
+        print(f"reidcheck: warning: {message}", file=sys.stderr)
 
 
 @attack_app.command("linkage")
@@ -736,7 +749,7 @@ def attack_linkage(
     tr = _guard(lambda: frame(truth)) if truth is not None else None
     if tr is not None and not {"pid", "uid"} <= set(tr.columns):
         raise InputError(f"File '{truth}': the truth map needs columns 'pid' and 'uid'.")
-    _emit([_guard(lambda: attack.run(eng, rel, aux, tr))], json_path, quiet)
+    _emit([_guard(lambda: attack.run(eng, rel, knowledge=aux, truth=tr))], json_path, quiet)
 
 
 @attack_app.command("travel")
@@ -750,11 +763,12 @@ def attack_travel(
     engine: str = _common["engine"], quiet: bool = _common["quiet"],
 ) -> None:
     """Uniqueness of travellers given some of their trips (country, month)."""
-    from .attacks import Unicity, travel_linkage
+    from .attacks import TravelLinkage
     from .engine import get_engine
     from .io import load_table, resolve_input
 
-    Unicity(points=known_trips, targets=targets, seed=seed).validate()
+    attack = TravelLinkage(known_trips=known_trips, targets=targets, seed=seed)
+    attack.validate()
     eng = get_engine(engine)
     path = input_path
     if input_path.is_dir():
@@ -768,8 +782,7 @@ def attack_travel(
     else:
         raise InputError(f"File '{path}': a trips table needs columns pid, country, month.")
     trips = eng.query(sql)
-    _emit([_guard(lambda: travel_linkage(eng, trips, known_trips=known_trips, targets=targets, seed=seed))],
-          json_path, quiet)
+    _emit([_guard(lambda: attack.run(eng, trips))], json_path, quiet)
 
 
 class _Interrupts:

@@ -32,7 +32,8 @@ from .anonymize.release import Release
 from .anonymize.strategies import apply_strategies, parse_strategy
 from .errors import InputError, UsageError
 from .io import read_toml, write_files
-from .privacy import aggregate_exposure, release_hash_reversal, release_kanon, release_unicity
+from .attacks.aggregate import AggregateExposure
+from .privacy import release_hash_reversal, release_kanon, release_unicity
 from .secrets import key_from_seed
 from .utility import original_figures, tabular_utility, trajectory_utility
 
@@ -134,8 +135,8 @@ def evaluate(engine, orig: Release, name: str, chain, *, plan: Plan, seed: int, 
         attacks["unicity"] = release_unicity(engine, orig, rel, pub, points=plan.points, targets=plan.targets,
                                              seed=seed).to_dict()
     else:
-        attacks["aggregate_exposure"] = aggregate_exposure(orig, rel, points=plan.points, targets=plan.targets,
-                                                           seed=seed).to_dict()
+        attacks["aggregate_exposure"] = AggregateExposure(points=plan.points, targets=plan.targets, seed=seed).run(
+            engine, rel, knowledge=orig).to_dict()
     hr = release_hash_reversal(rel, pub, budget=plan.reversal_budget)
     if hr is not None:
         attacks["hash_reversal"] = hr.to_dict()

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 FORMS = ("e164", "intl", "national")
 LEADS = {"e164": "+92", "intl": "92", "national": "0"}
+#: The national mobile numbering plan: the prefixes 3XY of every operator, each with ``PLAN_SERIALS``
+#: 7-digit serials (5.3·10⁸ numbers in each written form).
+PLAN_PREFIXES = tuple(range(300, 350)) + (355, 370, 371)
+PLAN_SERIALS = 10_000_000
 
 
 def render(prefix: int, serial: int, form: str) -> str:

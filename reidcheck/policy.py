@@ -144,7 +144,7 @@ def _merge(doc: dict, where: str) -> Policy:
     for key in ("select", "skip"):
         value = policy.doc.get(key)
         if value is not None and (not isinstance(value, list) or not all(isinstance(r, str) for r in value)):
-            raise InputError(f"{where}: `{key}` must be a list of rule ids, e.g. [\"RC201\"].")
+            raise InputError(f"{where}: `{key}` must be a list of rule ids (see `reidcheck rules`).")
         for rid in value or []:
             if rid not in policy.doc["rules"]:
                 raise InputError(f"{where}: `{key}` names unknown rule '{rid}'.")

@@ -9,11 +9,12 @@
   singled out *and* correct (truth map); targets are the same users for every release (seeded hash
   over the original users), and targets missing from the release count as not found.
 * ``release_hash_reversal``: when pseudonyms are unsalted hashes, enumerate a budgeted slice of the
-  numbering plan (prefix 300, the first serials, every written form), score the reversals with the
-  truth map, and extrapolate the time to enumerate the whole national plan at the measured rate.
+  numbering plan and extrapolate to the whole national plan (``attacks.pseudonyms.reverse_plan_slice``,
+  the same estimate as the audit's and the pytest gate's), scoring the reversals with the truth map.
 * ``release_kanon``: k-anonymity and prosecutor risk of the quasi-identifier table.
-* ``aggregate_exposure``: for an aggregate, each target's anonymity set given ``points`` known cells
-  is the smallest released count among them (a suppressed cell tells nothing); unique when it is 1.
+
+Aggregates are attacked by ``attacks.aggregate.AggregateExposure`` (release = the aggregate,
+knowledge = the original).
 """
 
 from __future__ import annotations
@@ -23,16 +24,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from .anonymize.generalize import bin_start
 from .anonymize.perturb import planar_laplace_radius
 from .anonymize.release import Published, Release
 from .attacks.trajectory import Unicity
 from .io import TrajectoryInput
 from .result import AttackResult
-from .stats import anonymity_summary, rate
-
-#: The national mobile numbering plan: prefixes of every operator × 10⁷ serials.
-PLAN_PREFIXES = tuple(range(300, 350)) + (355, 370, 371)
+from .stats import rate
 
 
 def _bin_label(seconds: int) -> str:
@@ -85,83 +82,39 @@ def release_unicity(engine, orig: Release, rel: Release, pub: Published, *, poin
 
 
 def release_hash_reversal(rel: Release, pub: Published, budget: int = 2_000_000) -> AttackResult | None:
-    """None unless the release's pseudonyms are unsalted hashes."""
-    from .attacks.pseudonyms import HashReversal
+    """None unless the release's pseudonyms are unsalted hashes. ``reverse_plan_slice`` over the
+    release's distinct pseudonyms, scored with the truth map; ``extra["slice"]`` adds the pseudonyms
+    whose true number lies in the slice (``reversed_in_slice``: correct reversals / those)."""
+    from dataclasses import replace
+
+    from .attacks.pseudonyms import reverse_plan_slice
+    from .numbering import PLAN_PREFIXES
 
     if rel.pseudonym.get("method") != "hash" or "cdr" not in pub.tables:
         return None
-    from .numbering import FORMS
-
-    serial_hi = max(1, budget // len(FORMS))
-    attack = HashReversal(prefixes=(PLAN_PREFIXES[0],), serial_lo=0, serial_hi=serial_hi)
     numbers = rel.subscribers.set_index("subscriber_id")["msisdn"]
     truth = pub.truth.assign(msisdn=numbers.reindex(pub.truth["subscriber_id"].to_numpy()).to_numpy())
-    digits = truth["msisdn"].str[3:]
-    in_slice = (digits.str[:3].astype(int) == PLAN_PREFIXES[0]) & (digits.str[3:].astype(int) < serial_hi)
-    pids = truth.loc[in_slice, "pid"].tolist()
     all_pids = pub.pid_names[np.unique(pub.pid_codes)]
-    res = attack.run(all_pids, truth=dict(zip(truth["pid"], truth["msisdn"])))
-    rate_per_s = res.extra.get("hashes_per_s") or 0
-    plan_numbers = len(PLAN_PREFIXES) * 10_000_000
-    forms = max(1, len(res.extra.get("forms_found") or FORMS))
+    rev = reverse_plan_slice(all_pids, budget=budget, truth=dict(zip(truth["pid"], truth["msisdn"])))
+    digits = truth["msisdn"].str[3:]
+    in_slice = (digits.str[:3].astype(int) == PLAN_PREFIXES[0]) & (digits.str[3:].astype(int) < rev.serial_hi)
+    pids = truth.loc[in_slice, "pid"].tolist()
+    res = rev.result
     extra = dict(res.extra)
-    extra.update({
-        "slice": {"prefix": PLAN_PREFIXES[0], "serials": [0, serial_hi],
-                  "pseudonyms_in_slice": len(pids), "pseudonyms_total": int(len(all_pids))},
-        "reversed_in_slice": rate(res.n_correct or 0, len(pids)) if pids else None,
-        "plan_numbers": plan_numbers,
-        "full_plan_hours_estimate": round(plan_numbers * forms / rate_per_s / 3600, 3) if rate_per_s else None,
-    })
-    from dataclasses import replace
-
+    extra["slice"] = dict(extra["slice"], pseudonyms_in_slice=len(pids), pseudonyms_total=int(len(all_pids)))
+    extra["reversed_in_slice"] = rate(res.n_correct or 0, len(pids)) if pids else None
     return replace(res, extra=extra)
 
 
 def release_kanon(engine, rel: Release, k: int = 5) -> AttackResult | None:
+    from .attacks.inputs import TableInput
     from .attacks.tabular import KAnonymity
 
     if rel.qi is None or not len(rel.qi):
         return None
     engine.register("__qi", rel.qi.drop(columns=["subscriber_id"]).astype(str))
     try:
-        return KAnonymity(qi="gender,age,home_district", k=k).run(engine, "__qi", source="release subscribers")
+        return KAnonymity(qi="gender,age,home_district", k=k).run(
+            engine, TableInput("__qi", source="release subscribers"))
     finally:
         engine.drop("__qi")
-
-
-def aggregate_exposure(orig: Release, rel: Release, *, points: int = 4, targets: int | str = 5000,
-                       seed: int = 0) -> AttackResult:
-    """Singling out from an aggregate: see the module docstring. Targets are drawn with a seeded
-    generator among the original users; their known cells uniformly among their distinct cells."""
-    import time
-
-    t0 = time.perf_counter()
-    o = orig.events
-    cells = pd.DataFrame({"u": o["subscriber_id"].to_numpy(),
-                          "place": rel.cell_to_place.reindex(o["place"].to_numpy(np.int64)).to_numpy(np.int64),
-                          "timestamp": bin_start(o["timestamp"].to_numpy(), rel.time_bin_s, rel.utc_offset_h)})
-    cells = cells.drop_duplicates().sort_values(["u", "place", "timestamp"]).reset_index(drop=True)
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(301,)))
-    users = np.unique(cells["u"].to_numpy())
-    n = len(users) if targets in (None, "all") else min(int(targets), len(users))
-    chosen = np.sort(rng.choice(users, size=n, replace=False))
-    sel = cells[cells["u"].isin(chosen)].assign(_r=lambda d: rng.random(len(d)))
-    sel = sel.sort_values(["u", "_r"])
-    sel["k"] = sel.groupby("u").cumcount()
-    n_pts = sel.groupby("u").size()
-    eligible = n_pts.index[n_pts >= points]
-    known = sel[(sel["k"] < points) & sel["u"].isin(eligible)]
-    counts = rel.presence.set_index(["place", "timestamp"])["users"]
-    c = counts.reindex(pd.MultiIndex.from_arrays([known["place"], known["timestamp"]])).to_numpy(float)
-    size = pd.Series(np.where(np.isnan(c), np.inf, c)).groupby(known["u"].to_numpy()).min()
-    finite = size[np.isfinite(size)].astype(np.int64)
-    vals, cnt = np.unique(finite.to_numpy(), return_counts=True)
-    n_unique = int((finite == 1).sum())
-    return AttackResult(
-        attack="aggregate-exposure", rule_id="RC204", engine="python", seed=seed,
-        params={"points": points, "targets": targets, "time_bin_s": rel.time_bin_s, "space": rel.space},
-        n_targets=int(len(size)), n_skipped=int(n - len(size)), n_unique=n_unique, n_correct=n_unique,
-        unique_rate=rate(n_unique, int(len(size))), correct_rate=rate(n_unique, int(len(size))),
-        anonymity_set=anonymity_summary(vals, cnt) if len(vals) else None,
-        elapsed_s=round(time.perf_counter() - t0, 3),
-        extra={"n_no_match": int((~np.isfinite(size)).sum()), "person_level_rows": 0})

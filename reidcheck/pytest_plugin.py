@@ -92,10 +92,6 @@ import pytest
 #: Size of the ``reidcheck_population`` fixture.
 POPULATION_SUBSCRIBERS = 1000
 POPULATION_DAYS = 7
-#: What ``assert_no_reversible_pseudonyms`` extrapolates to: the attack's default prefixes
-#: (300–309, 320–329) × every 7-digit serial, in each written form that matched.
-FULL_PLAN_PREFIXES = 20
-FULL_PLAN_SERIALS = 10_000_000
 
 
 # ----------------------------------------------------------------------------------------------
@@ -124,18 +120,6 @@ def _source(data, noun: str = "") -> str:
     if isinstance(data, pd.DataFrame):
         return "the DataFrame"
     return f"{noun} '{os.fspath(data)}'".lstrip()
-
-
-def _hash_rate(algorithm: str, n: int = 20_000) -> float:
-    """Candidates hashed per second on one core (the attack's own rate includes its start-up)."""
-    import hashlib
-    import time
-
-    new = getattr(hashlib, algorithm)
-    t0 = time.perf_counter()
-    for serial in range(n):
-        new(f"+92300{serial:07d}".encode()).digest()
-    return n / max(time.perf_counter() - t0, 1e-9)
 
 
 def assert_reid_risk_below(data, *, max_unique_rate: float = 0.1, points: int = 4, time_bin: str = "1h",
@@ -201,7 +185,7 @@ def assert_reid_risk_below(data, *, max_unique_rate: float = 0.1, points: int = 
         raise UsageError(f"Parameter `max_unique_rate` must be a share between 0 and 1. Got {max_unique_rate!r} "
                          "instead.")
     attack = Unicity(points=points, time_bin=time_bin, space=space, targets=targets, seed=seed)
-    attack.validate()
+    attack.validate()   # before any file is read
     engine = _engine()
     try:
         inp = load_trajectories(engine, data, mapping, cells=cells, utc_offset_h=utc_offset_h)
@@ -252,6 +236,7 @@ def assert_k_anonymous(table, qi, k: int = 5):
     size and the share of records in classes smaller than ``k``, never a record value.
     """
     __tracebackhide__ = True
+    from .attacks.inputs import TableInput
     from .attacks.tabular import KAnonymity
     from .io import load_table
 
@@ -260,7 +245,7 @@ def assert_k_anonymous(table, qi, k: int = 5):
     engine = _engine()
     try:
         info = load_table(engine, table, relation="tbl")
-        res = attack.run(engine, "tbl", source=info["file"])
+        res = attack.run(engine, TableInput.loaded(info, "tbl"))
     finally:
         _close(engine)
     below = res.extra["records_below_k"]
@@ -332,9 +317,9 @@ def assert_no_reversible_pseudonyms(values_or_table, column: str | None = None, 
     cores). Pseudonyms that are not a plain hash (random tokens, HMAC with a secret key, mixed
     lengths) cannot be enumerated and pass. Passing is not proof of safety — only this slice of the
     plan was tried — but one hit proves that the whole export is reversible: the failure message
-    extrapolates the time to enumerate the full plan (prefixes 300–309 and 320–329, 10⁷ serials each,
-    in the written form(s) that matched) at this machine's hashing rate (the attack's own rate or a
-    one-core calibration, whichever is higher).
+    extrapolates the time to enumerate the whole national plan (``reidcheck.numbering.PLAN_PREFIXES``,
+    10⁷ serials each, in the written form(s) that matched) at this machine's hashing rate — the
+    estimate of ``reidcheck.attacks.pseudonyms.reverse_plan_slice``, the same as the audit's.
 
     Parameters
     ----------
@@ -349,27 +334,26 @@ def assert_no_reversible_pseudonyms(values_or_table, column: str | None = None, 
     pseudonyms were reversed, the algorithm and the full-plan estimate, never a number.
     """
     __tracebackhide__ = True
-    from .attacks.pseudonyms import SERIALS, HashReversal
-    from .errors import UsageError
-    from .numbering import FORMS
+    from .attacks.pseudonyms import reverse_plan_slice
+    from .attacks.validation import _int_between
+    from .numbering import FORMS, PLAN_PREFIXES, PLAN_SERIALS
 
-    if isinstance(budget, bool) or not isinstance(budget, int) or budget < len(FORMS):
-        raise UsageError(f"Parameter `budget` must be an integer of at least {len(FORMS)} candidates. "
-                         f"Got {budget!r} instead.")
-    serial_hi = min(budget // len(FORMS), SERIALS)
+    _int_between("budget", budget, len(FORMS), len(FORMS) * PLAN_SERIALS,
+                 allowed=f"an integer of at least {len(FORMS)} candidates (at most {len(FORMS) * PLAN_SERIALS:,})")
     values = _pseudonyms(values_or_table, column)
-    res = HashReversal(prefixes=(300,), serial_lo=0, serial_hi=serial_hi).run(values)
+    rev = reverse_plan_slice(values, budget=budget)
+    res, serial_hi = rev.result, rev.serial_hi
     if res.n_unique > 0:
-        forms = res.extra["forms_found"] or list(FORMS)
-        rate = max(res.extra["hashes_per_s"] or 0, _hash_rate(res.extra["algorithm"]))
-        full = FULL_PLAN_PREFIXES * FULL_PLAN_SERIALS * len(forms)
-        minutes = full / rate / 60
+        forms = res.extra["plan_forms"]
+        rate = rev.hashes_per_s
+        full = len(PLAN_PREFIXES) * PLAN_SERIALS * len(forms)
+        minutes = rev.full_plan_minutes
         eta = f"about {minutes:,.0f} min" if minutes >= 1 else "under a minute"
         raise AssertionError(
             f"{res.n_unique:,} of {res.n_targets:,} distinct pseudonyms ({_pct(res.unique_rate['value'])}) are "
             f"unsalted {res.extra['algorithm']} hashes of phone numbers: hashing {res.extra['candidates_hashed']:,} "
             f"candidates (prefix 300, serials 0–{serial_hi - 1:,}, written {', '.join(forms)}) reversed them. "
-            f"The full numbering plan ({FULL_PLAN_PREFIXES} prefixes × {FULL_PLAN_SERIALS:,} serials in "
+            f"The full numbering plan ({len(PLAN_PREFIXES)} prefixes × {PLAN_SERIALS:,} serials in "
             f"{len(forms)} form(s), {full:,} candidates) would take {eta} at {rate:,.0f} hashes/s measured on "
             "this machine, so every pseudonym of this kind is reversible. Use random "
             "tokens or a keyed hash (HMAC) whose key never leaves the company.")

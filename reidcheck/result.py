@@ -15,6 +15,13 @@ class AttackResult:
     not scorable (e.g. fewer distinct points than the adversary knows), reported, never dropped
     silently; ``n_unique``: targets whose anonymity set has size 1; ``n_correct``: unique *and* the
     single match is the true person (None without a truth map).
+
+    ``n_candidates``: the people (or records) the adversary chooses among — e.g. the users of the
+    release for a trajectory attack, the release's records for a linkage; ``baseline_rate``: the
+    chance that a uniformly random guess among them is the target, 1 / ``n_candidates`` — what
+    ``correct_rate`` must beat for the attack to have learnt anything. Both are None where no such
+    guess is meaningful (attribute disclosure such as l-diversity and t-closeness, enumeration of
+    pseudonyms).
     """
 
     attack: str
@@ -30,7 +37,14 @@ class AttackResult:
     correct_rate: dict | None
     anonymity_set: dict | None
     elapsed_s: float
+    n_candidates: int | None = None
+    baseline_rate: float | None = None
     extra: dict = field(default_factory=dict)
+
+    @staticmethod
+    def baseline(n_candidates: int | None) -> float | None:
+        """1 / ``n_candidates`` (None when there is no candidate)."""
+        return 1.0 / n_candidates if n_candidates else None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from reidcheck.anonymize import pseudonymize
+from reidcheck.attacks.inputs import PseudonymInput
 from reidcheck.attacks.pseudonyms import HashReversal, linkability
 from reidcheck.errors import UsageError
 from reidcheck.secrets import ReleaseKey
@@ -28,10 +29,10 @@ def test_unsalted_hash_is_reversed_and_hmac_is_not(cdr_300):
     cdr, subs, (lo, hi) = cdr_300
     attack = HashReversal(prefixes=(300,), serial_lo=lo, serial_hi=hi)
     hashed = pseudonymize(cdr, subs, method="hash", seed=1)
-    res = attack.run(hashed.release["pid"].unique())
+    res = attack.run(None, PseudonymInput.of(hashed.release["pid"].unique()))
     assert res.n_unique == res.n_targets == cdr["subscriber_id"].nunique()
     keyed = pseudonymize(cdr, subs, method="hmac", seed=1)
-    assert attack.run(keyed.release["pid"].unique()).n_unique == 0
+    assert attack.run(None, PseudonymInput.of(keyed.release["pid"].unique())).n_unique == 0
 
 
 def test_release_carries_no_direct_identifier_and_truth_maps_back(small_population):

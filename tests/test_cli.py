@@ -164,7 +164,12 @@ def test_hash_reversal_from_the_command_line(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["n_unique"] == doc["n_targets"] == len(numbers) and "reversed" not in doc
     assert main([*args, "--json", "-", "--reveal"]) == 0
-    assert sorted(json.loads(capsys.readouterr().out)["reversed"].values()) == numbers
+    out = capsys.readouterr()
+    assert sorted(json.loads(out.out)["reversed"].values()) == numbers   # stdout: the JSON alone
+    # PrivacyLeakWarning: one line on stderr, no traceback, no number
+    warning = [line for line in out.err.splitlines() if line.startswith("reidcheck: warning:")]
+    assert len(warning) == 1 and "personal data" in warning[0] and "Traceback" not in out.err
+    assert not any(n.lstrip("+") in out.err for n in numbers)
     assert main([*args[:-2], "--serials", "9-x"]) == 2
 
 

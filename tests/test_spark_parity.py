@@ -24,7 +24,7 @@ if not HAVE_SPARK:
         pytest.fail("the Spark parity suite must run in CI: install the spark extra and Java", pytrace=False)
     pytestmark = pytest.mark.skip(reason="pyspark or Java not installed (pip install 'reidcheck[spark]')")
 
-from reidcheck.attacks import HomeWork, TopN, Unicity, travel_linkage, unicity_curve  # noqa: E402
+from reidcheck.attacks import HomeWork, TableInput, TopN, TravelLinkage, Unicity, UnicityCurve  # noqa: E402
 from reidcheck.attacks.linkage import Linkage  # noqa: E402
 from reidcheck.attacks.tabular import KAnonymity, LDiversity, PopulationRisk, TCloseness  # noqa: E402
 from reidcheck.engine import get_engine  # noqa: E402
@@ -76,8 +76,8 @@ def test_trajectory_attacks_are_identical(engines, pop_dir):
     for attack in cases:
         res = _same(lambda n, a=attack: a.run(engines[n], inputs[n]))
         assert res[0]["n_targets"] > 0, attack
-    curve = _same(lambda n: unicity_curve(engines[n], inputs[n], max_points=3,
-                                          resolutions=[("1h", "cell"), ("1d", "province")], targets=400, seed=2))
+    curve = _same(lambda n: UnicityCurve(max_points=3, resolutions=(("1h", "cell"), ("1d", "province")), targets=400,
+                                         seed=2).run(engines[n], inputs[n]))
     assert len(curve) == 6
 
 
@@ -113,7 +113,7 @@ def test_tabular_checks_are_identical(engines, pop_dir):
     for check in checks:
         def run(n, c=check):
             load_table(engines[n], table, relation="tbl")
-            return c.run(engines[n], "tbl")
+            return c.run(engines[n], TableInput("tbl"))
         _same(run)
 
 
@@ -121,13 +121,13 @@ def test_travel_and_linkage_are_identical(engines, pop_dir):
     trips = pd.read_parquet(pop_dir / "travel.parquet")
     trips = pd.DataFrame({"pid": trips["subscriber_id"].astype(str), "country": trips["country"],
                           "month": pd.to_datetime(trips["depart_date"]).dt.strftime("%Y-%m")})
-    _same(lambda n: travel_linkage(engines[n], trips, known_trips=1, seed=3))
+    _same(lambda n: TravelLinkage(known_trips=1, seed=3).run(engines[n], trips))
     subs = pd.read_parquet(pop_dir / "subscribers.parquet")
     rel = pd.DataFrame({"pid": subs["subscriber_id"].astype(str), "gender": subs["gender"],
                         "age": (2025 - pd.to_datetime(subs["birth_date"]).dt.year).astype(str),
                         "district": subs["home_district"]})
     aux = rel.sample(300, random_state=1).rename(columns={"pid": "subscriber_id"})
-    _same(lambda n: Linkage(qi="gender,age,district").run(engines[n], rel, aux))
+    _same(lambda n: Linkage(qi="gender,age,district").run(engines[n], rel, knowledge=aux))
 
 
 # --- CSV dialects: detected once (reidcheck.dialect), passed to both engines ---------------------------
@@ -135,7 +135,7 @@ def test_travel_and_linkage_are_identical(engines, pop_dir):
 def _kanon_same(engines, path, qi, k=5):
     def run(n):
         load_table(engines[n], path, relation="tbl")
-        return KAnonymity(qi=qi, k=k).run(engines[n], "tbl", source=str(path))
+        return KAnonymity(qi=qi, k=k).run(engines[n], TableInput("tbl", str(path)))
     return _same(run)
 
 
@@ -253,7 +253,7 @@ def test_arbitrary_column_names_are_quoted_on_both_engines(engines, tmp_path_fac
         out = {}
         for eng_name, eng in engines.items():
             load_table(eng, path)
-            res = KAnonymity(qi=(name, "q"), k=2).run(eng, "tbl", source=str(path)).to_dict()
+            res = KAnonymity(qi=(name, "q"), k=2).run(eng, TableInput("tbl", str(path))).to_dict()
             out[eng_name] = {k: v for k, v in res.items() if k not in VOLATILE}
         assert out["duckdb"] == out["spark"]
         assert out["duckdb"]["k"] == 1

@@ -68,7 +68,9 @@ def _check_columns(table: pd.DataFrame, cols, what: str) -> None:
                              f"{', '.join(map(str, table.columns))}.")
 
 
-def _qi_list(qi) -> list[str]:
+def _columns(qi) -> list[str]:
+    """The QI columns to generalize as a list: one name (a string is a single column, never split
+    on commas) or a sequence of names; at least one, none twice."""
     cols = [qi] if isinstance(qi, str) else list(qi or [])
     if not cols:
         raise UsageError("Parameter `qi` must name at least one quasi-identifier column.")
@@ -359,7 +361,7 @@ def mondrian(table: pd.DataFrame, qi: list[str], k: int, *, hierarchies: dict | 
     if isinstance(max_suppression, bool) or not isinstance(max_suppression, (int, float)) \
             or not 0 <= max_suppression <= 1:
         raise UsageError(f"Parameter `max_suppression` must be a share in [0, 1]. Got {max_suppression!r} instead.")
-    qi = _qi_list(qi)
+    qi = _columns(qi)
     _check_columns(table, qi, "mondrian")
     hierarchies = dict(hierarchies or {})
     _check_columns(table, hierarchies, "mondrian hierarchies")
@@ -433,7 +435,7 @@ def discernibility(released: pd.DataFrame, qi: list[str], n_suppressed: int = 0,
     table size ``n_total`` (default: released rows + ``n_suppressed``). Lower is better; the
     minimum is n (all unique), the maximum n² (one class, or everything suppressed).
     """
-    qi = _qi_list(qi)
+    qi = _columns(qi)
     _check_columns(released, qi, "discernibility")
     n_rel = len(released)
     n_total = n_rel + int(n_suppressed) if n_total is None else int(n_total)
@@ -501,7 +503,7 @@ def generalized_information_loss(original: pd.DataFrame, released: pd.DataFrame,
     (boolean over ``original``'s rows), with its kept rows; the other rows (suppressed) cost 1 on
     every QI. A released value that does not cover its original raises ``InputError``.
     """
-    qi = _qi_list(qi)
+    qi = _columns(qi)
     _check_columns(original, qi, "generalized_information_loss (original)")
     _check_columns(released, qi, "generalized_information_loss (released)")
     n = len(original)

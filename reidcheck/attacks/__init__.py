@@ -1,5 +1,22 @@
-"""Attacks: each returns an ``AttackResult`` (``reidcheck.result``)."""
+"""Attacks: each is a keyword-only frozen dataclass of parameters with ``validate()``, ``params()`` and
+``run(engine, release, *, knowledge=None, truth=None)``, returning an ``AttackResult``
+(``reidcheck.result``); ``UnicityCurve`` returns one per point of its curves.
 
-from .trajectory import RULES, HomeWork, TopN, Unicity, known_points_attack, travel_linkage, unicity_curve
+What ``release`` is: an ``io.TrajectoryInput`` (trajectory attacks), an ``inputs.TableInput``
+(tabular checks), an ``inputs.PseudonymInput`` (hash reversal), a DataFrame (linkage: the released
+table; travel: the trips) or an ``anonymize.release.Release`` (aggregate exposure).
+"""
 
-__all__ = ["RULES", "HomeWork", "TopN", "Unicity", "known_points_attack", "travel_linkage", "unicity_curve"]
+from .aggregate import AggregateExposure
+from .inputs import PseudonymInput, TableInput
+from .linkage import Linkage
+from .pseudonyms import HashReversal, reverse_plan_slice
+from .tabular import KAnonymity, LDiversity, PopulationRisk, TCloseness
+from .trajectory import (HomeWork, KnownPoints, TopN, Unicity, UnicityCurve, known_points_attack,
+                         unicity_curve)
+from .travel import TravelLinkage, travel_linkage
+
+__all__ = ["AggregateExposure", "HashReversal", "HomeWork", "KAnonymity", "KnownPoints", "LDiversity",
+           "Linkage", "PopulationRisk", "PseudonymInput", "TCloseness", "TableInput", "TopN", "TravelLinkage",
+           "Unicity", "UnicityCurve", "known_points_attack", "reverse_plan_slice", "travel_linkage",
+           "unicity_curve"]

@@ -13,6 +13,9 @@ A target is **unique** when exactly one release record is compatible; with a tru
 ``pid`` → true id) and the targets' true ids, it is **correctly** re-identified when that record is
 theirs. Targets with no compatible record (noise in the auxiliary data, or people not in the release)
 are counted in ``n_no_match``. Rates are over all targets, with 95% Wilson intervals.
+
+**Baseline**: the candidates are the release's records (``n_candidates``); a random guess among
+them is the target's record with probability ``baseline_rate = 1 / records``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ import pandas as pd
 
 from ..errors import InputError, UsageError
 from ..result import AttackResult
+from ..rules import rule_id
 from ..stats import anonymity_summary, rate
+from .validation import _bad, _qi_list
 
 _RANGE = re.compile(r"^\s*\[?\s*(-?\d+(?:\.\d+)?)\s*(?:-|,|–)\s*(-?\d+(?:\.\d+)?)\s*[\])]?\s*$")
 
@@ -41,25 +46,36 @@ def _range_bounds(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Linkage:
     """``qi``: the shared QI columns (same names in both tables); ``release_id``: the release's
-    pseudonym column; ``target_id``: the auxiliary table's identity column (e.g. a name or a true id)."""
+    pseudonym column; ``target_id``: the auxiliary table's identity column (e.g. a name or a true id).
+
+    ``run(engine, release, *, knowledge, truth=None)``: ``release`` is the released table and
+    ``knowledge`` the adversary's auxiliary table (both DataFrames, one record per row); ``truth``
+    (columns ``pid`` and ``uid``) scores correctness, comparing ``target_id`` values with ``uid``.
+    """
 
     qi: tuple[str, ...] | str = field(default=())
     release_id: str = "pid"
     target_id: str = "subscriber_id"
 
     def validate(self) -> list[str]:
-        cols = [c.strip() for c in (self.qi.split(",") if isinstance(self.qi, str) else self.qi) if c.strip()]
-        if not cols:
-            raise UsageError("Parameter `qi` must name at least one shared quasi-identifier column.")
-        return cols
+        """The shared QI columns, checked; raises ``UsageError``."""
+        for name in ("release_id", "target_id"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                _bad(name, getattr(self, name), "a column name")
+        return _qi_list(self.qi)
 
-    def run(self, engine, release: pd.DataFrame, auxiliary: pd.DataFrame,
+    def params(self) -> dict:
+        return {"qi": self.validate(), "release_id": self.release_id, "target_id": self.target_id}
+
+    def run(self, engine, release: pd.DataFrame, *, knowledge: pd.DataFrame | None = None,
             truth: pd.DataFrame | None = None) -> AttackResult:
-        """``truth``: columns ``pid`` and ``uid``; then ``target_id`` values are compared with ``uid``."""
         qi = self.validate()
+        if knowledge is None:
+            raise UsageError("Parameter `knowledge` must be the adversary's auxiliary table. Got None instead.")
+        auxiliary = knowledge
         t0 = time.perf_counter()
         for name, df, cols in (("release", release, qi + [self.release_id]),
                                ("auxiliary", auxiliary, qi + [self.target_id])):
@@ -104,8 +120,9 @@ class Linkage:
         n_correct = int(sizes["correct"].sum()) if with_truth else None
         found = size > 0
         return AttackResult(
-            attack="linkage", rule_id="RC401", engine=engine.name, seed=None,
-            params={"qi": qi, "release_rows": len(release), "auxiliary_rows": len(auxiliary)},
+            attack="linkage", rule_id=rule_id("linkage"), engine=engine.name, seed=None,
+            params=dict(self.params(), release_rows=len(release), auxiliary_rows=len(auxiliary)),
+            n_candidates=len(release), baseline_rate=AttackResult.baseline(len(release)),
             n_targets=n, n_skipped=0, n_unique=n_unique, n_correct=n_correct,
             unique_rate=rate(n_unique, n), correct_rate=rate(n_correct, n) if with_truth else None,
             anonymity_set=anonymity_summary(size[found], count[found]) if found.any() else None,

@@ -15,43 +15,45 @@ Every count is over records unless named otherwise; rates use 95% Wilson interva
   distance ½Σ|p−q| for categorical values, ordered EMD (1/(m−1))·Σ_i|Σ_{j≤i}(p_j−q_j)| over the
   sorted values (numeric order when every value is a number) for ordinal ones; t = the maximum.
 * ``PopulationRisk``: population uniqueness from the class-size histogram with the Zayatz, Pitman
-  and SNB models and Dankar's rule (``reidcheck.population``), given the sampling fraction.
+  and SNB models and Dankar's rule (``reidcheck.uniqueness``), given the sampling fraction.
 
 The class computations are portable SQL; the per-class distribution arithmetic of l and t is done
 in SQL too (window functions), returning one row per class at most.
+
+Every check is a keyword-only frozen dataclass of parameters with ``validate()``, ``params()`` and
+``run(engine, release, *, knowledge=None, truth=None)``; ``release`` is an ``inputs.TableInput``
+(the registered relation and where it was read from). Targets are the table's records
+(``n_targets`` = records). **Baseline**: for ``KAnonymity`` and ``PopulationRisk`` the candidates are
+the records (``n_candidates``), and ``baseline_rate = 1 / records`` is the chance of picking a given
+person's record blindly — the prosecutor risk of a table whose QIs tell nothing. ``LDiversity`` and
+``TCloseness`` measure attribute disclosure, for which no such guess applies (None).
 """
 
 from __future__ import annotations
 
+import numbers
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, UsageError
+from ..errors import UsageError
 from ..uniqueness import Histogram, population_uniqueness
-from ..redact import column_list
 from ..result import AttackResult
+from ..rules import rule_id
 from ..stats import anonymity_summary, rate
-
-TABULAR_RULES = {"kanon": "RC101", "ldiv": "RC102", "tclose": "RC103", "risk": "RC104"}
-
-
-def _check_columns(engine, relation: str, cols, source: str) -> None:
-    have = engine.columns(relation) if hasattr(engine, "columns") else {}
-    for c in cols:
-        if have and c not in have:
-            raise InputError(f"File '{source}': column '{c}' not found; columns are {column_list(have)}.")
+from .inputs import TableInput
+from .validation import _bad, _check_columns, _int_between, _qi_list
 
 
-def _qi_list(qi) -> list[str]:
-    cols = [c.strip() for c in (qi.split(",") if isinstance(qi, str) else qi) if c and c.strip()]
-    if not cols:
-        raise UsageError("Parameter `qi` must name at least one quasi-identifier column.")
-    if len(set(cols)) != len(cols):
-        raise UsageError("Parameter `qi` names a column twice.")
-    return cols
+
+def _table(attack: str, release, knowledge, truth) -> TableInput:
+    if not isinstance(release, TableInput):
+        _bad("release", release, "a TableInput (the registered relation and its source)")
+    if knowledge is not None or truth is not None:
+        raise UsageError(f"The {attack} check reads the table alone: `knowledge` and `truth` must be None.")
+    return release
 
 
 def class_sizes_sql(engine, relation: str, qi: list[str]) -> str:
@@ -59,14 +61,16 @@ def class_sizes_sql(engine, relation: str, qi: list[str]) -> str:
     return f"SELECT {keys}, COUNT(*) AS sz FROM {relation} GROUP BY {keys}"
 
 
-def _result(attack, params, engine, t0, n, n_unique, sizes_hist: pd.DataFrame, extra) -> AttackResult:
+def _result(attack, params, engine, t0, n, n_unique, sizes_hist: pd.DataFrame, extra,
+            baseline: bool = False) -> AttackResult:
     return AttackResult(
-        attack=attack, rule_id=TABULAR_RULES[attack], engine=engine.name, seed=None, params=params,
+        attack=attack, rule_id=rule_id(attack), engine=engine.name, seed=None, params=params,
         n_targets=n, n_skipped=0, n_unique=n_unique, n_correct=None, unique_rate=rate(n_unique, n),
         correct_rate=None,
         anonymity_set=anonymity_summary(sizes_hist["sz"].to_numpy(), sizes_hist["records"].to_numpy())
         if n else None,
-        elapsed_s=round(time.perf_counter() - t0, 3), extra=extra)
+        elapsed_s=round(time.perf_counter() - t0, 3), n_candidates=n if baseline else None,
+        baseline_rate=AttackResult.baseline(n) if baseline else None, extra=extra)
 
 
 def _size_histogram(engine, relation: str, qi: list[str]) -> pd.DataFrame:
@@ -76,18 +80,25 @@ def _size_histogram(engine, relation: str, qi: list[str]) -> pd.DataFrame:
         FROM ({class_sizes_sql(engine, relation, qi)}) c GROUP BY sz ORDER BY sz""")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KAnonymity:
+    """``qi``: the quasi-identifier columns (names, or one comma-separated string); ``k``: classes
+    smaller than this count as violations (``records_below_k``: records in them / records)."""
+
     qi: tuple[str, ...] | str = field(default=())
     k: int = 5
 
     def validate(self) -> list[str]:
-        if not isinstance(self.k, (int, np.integer)) or self.k < 1:
-            raise UsageError(f"Parameter `k` must be a positive integer. Got {self.k!r} instead.")
+        """The QI columns, checked; raises ``UsageError``."""
+        _int_between("k", self.k, 1, allowed="a positive integer")
         return _qi_list(self.qi)
 
-    def run(self, engine, relation: str = "tbl", source: str = "") -> AttackResult:
+    def params(self) -> dict:
+        return {"qi": self.validate(), "k": self.k}
+
+    def run(self, engine, release: TableInput, *, knowledge=None, truth=None) -> AttackResult:
         qi = self.validate()
+        relation, source = _table("kanon", release, knowledge, truth).relation, release.source
         _check_columns(engine, relation, qi, source)
         t0 = time.perf_counter()
         h = _size_histogram(engine, relation, qi)
@@ -102,11 +113,15 @@ class KAnonymity:
                  "marketer_risk": classes / n if n else 0.0,
                  "class_sizes": {"min": k_min, "max": int(h["sz"].max()) if n else 0,
                                  "mean": n / classes if classes else 0.0}}
-        return _result("kanon", {"qi": qi, "k": self.k}, engine, t0, n, n_unique, h, extra)
+        return _result("kanon", self.params(), engine, t0, n, n_unique, h, extra, baseline=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LDiversity:
+    """``qi``; ``sensitive``: the sensitive attribute's column; ``l``: classes below it count as
+    violations (``records_below_l``: records in them / records); ``variant``: distinct, entropy or
+    recursive (with ``c``). ``n_unique`` = records in homogeneous classes (one sensitive value)."""
+
     qi: tuple[str, ...] | str = field(default=())
     sensitive: str = ""
     l: float = 2            # noqa: E741  (the name of the parameter in the literature)
@@ -115,12 +130,20 @@ class LDiversity:
 
     def validate(self) -> list[str]:
         if self.variant not in ("distinct", "entropy", "recursive"):
-            raise UsageError(f"Parameter `variant` must be distinct, entropy or recursive. Got {self.variant!r} instead.")
-        if not self.sensitive:
-            raise UsageError("Parameter `sensitive` must name the sensitive attribute.")
-        if not self.l >= 1 or not self.c > 0:
-            raise UsageError("Parameters `l` (≥ 1) and `c` (> 0) are out of range.")
+            _bad("variant", self.variant, "distinct, entropy or recursive")
+        if not self.sensitive or not isinstance(self.sensitive, str):
+            _bad("sensitive", self.sensitive, "the name of the sensitive attribute's column")
+        if isinstance(self.l, bool) or not isinstance(self.l, numbers.Real) or not self.l >= 1:
+            _bad("l", self.l, "a number of at least 1")
+        if isinstance(self.c, bool) or not isinstance(self.c, numbers.Real) or not self.c > 0:
+            _bad("c", self.c, "a positive number")
         return _qi_list(self.qi)
+
+    def params(self) -> dict:
+        params = {"qi": self.validate(), "sensitive": self.sensitive, "l": self.l, "variant": self.variant}
+        if self.variant == "recursive":
+            params["c"] = self.c
+        return params
 
     def per_class(self, engine, relation: str, qi: list[str]) -> pd.DataFrame:
         """Per class: size, distinct l, entropy l, and the largest l for which recursive (c, l) holds."""
@@ -150,8 +173,9 @@ class LDiversity:
         engine.drop("__lv")
         return df
 
-    def run(self, engine, relation: str = "tbl", source: str = "") -> AttackResult:
+    def run(self, engine, release: TableInput, *, knowledge=None, truth=None) -> AttackResult:
         qi = self.validate()
+        relation, source = _table("ldiv", release, knowledge, truth).relation, release.source
         _check_columns(engine, relation, qi + [self.sensitive], source)
         t0 = time.perf_counter()
         df = self.per_class(engine, relation, qi)
@@ -164,28 +188,36 @@ class LDiversity:
         extra = {"l": round(l_min, 6) if self.variant == "entropy" else int(l_min),
                  "records_below_l": rate(below, n) | {"records": below},
                  "classes": int(len(df)), "n_homogeneous": n_unique}
-        params = {"qi": qi, "sensitive": self.sensitive, "l": self.l, "variant": self.variant}
-        if self.variant == "recursive":
-            params["c"] = self.c
-        return _result("ldiv", params, engine, t0, n, n_unique, hist, extra)
+        return _result("ldiv", self.params(), engine, t0, n, n_unique, hist, extra)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TCloseness:
+    """``qi``; ``sensitive``; ``t``: classes farther than it from the table's distribution count as
+    violations (``records_above_t``: records in them / records); ``ordered``: ordered EMD (True),
+    equal distance (False) or ordered when every value is a number (None; ``params()`` reports the
+    choice made on the data after a run)."""
+
     qi: tuple[str, ...] | str = field(default=())
     sensitive: str = ""
     t: float = 0.2
     ordered: bool | None = None    # None: ordered when every sensitive value is a number
 
     def validate(self) -> list[str]:
-        if not self.sensitive:
-            raise UsageError("Parameter `sensitive` must name the sensitive attribute.")
-        if not 0 <= self.t <= 1:
-            raise UsageError(f"Parameter `t` must be between 0 and 1. Got {self.t!r} instead.")
+        if not self.sensitive or not isinstance(self.sensitive, str):
+            _bad("sensitive", self.sensitive, "the name of the sensitive attribute's column")
+        if isinstance(self.t, bool) or not isinstance(self.t, numbers.Real) or not 0 <= self.t <= 1:
+            _bad("t", self.t, "between 0 and 1")
+        if self.ordered not in (None, True, False):
+            _bad("ordered", self.ordered, "True, False or None (ordered when every value is a number)")
         return _qi_list(self.qi)
 
-    def run(self, engine, relation: str = "tbl", source: str = "") -> AttackResult:
+    def params(self) -> dict:
+        return {"qi": self.validate(), "sensitive": self.sensitive, "t": self.t, "ordered": self.ordered}
+
+    def run(self, engine, release: TableInput, *, knowledge=None, truth=None) -> AttackResult:
         qi = self.validate()
+        relation, source = _table("tclose", release, knowledge, truth).relation, release.source
         _check_columns(engine, relation, qi + [self.sensitive], source)
         t0 = time.perf_counter()
         keys = ", ".join(engine.quote(c) for c in qi)
@@ -233,23 +265,29 @@ class TCloseness:
         hist["records"] = hist["sz"] * hist["classes"]
         extra = {"t": round(t_max, 6), "distance": "ordered EMD" if ordered else "equal distance",
                  "records_above_t": rate(above, n) | {"records": above}, "classes": n_cls}
-        return _result("tclose", {"qi": qi, "sensitive": self.sensitive, "t": self.t, "ordered": ordered},
-                       engine, t0, n, int(hist.loc[hist["sz"] == 1, "records"].sum()), hist, extra)
+        return _result("tclose", dict(self.params(), ordered=ordered), engine, t0, n, int(hist.loc[hist["sz"] == 1, "records"].sum()), hist, extra)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PopulationRisk:
+    """``qi``; ``sampling_fraction``: the table's records / the population's (in (0, 1]). The
+    population-uniqueness estimates are shares of the population's records."""
+
     qi: tuple[str, ...] | str = field(default=())
     sampling_fraction: float = 1.0
 
     def validate(self) -> list[str]:
-        if not 0 < self.sampling_fraction <= 1:
-            raise UsageError("Parameter `sampling_fraction` must be in (0, 1]. "
-                             f"Got {self.sampling_fraction!r} instead.")
+        f = self.sampling_fraction
+        if isinstance(f, bool) or not isinstance(f, numbers.Real) or not 0 < f <= 1:
+            _bad("sampling_fraction", f, "in (0, 1]")
         return _qi_list(self.qi)
 
-    def run(self, engine, relation: str = "tbl", source: str = "") -> AttackResult:
+    def params(self) -> dict:
+        return {"qi": self.validate(), "sampling_fraction": self.sampling_fraction}
+
+    def run(self, engine, release: TableInput, *, knowledge=None, truth=None) -> AttackResult:
         qi = self.validate()
+        relation, source = _table("risk", release, knowledge, truth).relation, release.source
         _check_columns(engine, relation, qi, source)
         t0 = time.perf_counter()
         h = _size_histogram(engine, relation, qi)
@@ -259,5 +297,4 @@ class PopulationRisk:
         n_unique = int(h.loc[h["sz"] == 1, "records"].sum())
         extra = {"population_uniqueness": est, "prosecutor_risk": {"highest": 1.0 / int(h["sz"].min()),
                                                                    "average": hist.u / n}}
-        return _result("risk", {"qi": qi, "sampling_fraction": self.sampling_fraction}, engine, t0, n,
-                       n_unique, h, extra)
+        return _result("risk", self.params(), engine, t0, n, n_unique, h, extra, baseline=True)

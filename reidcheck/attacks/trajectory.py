@@ -16,6 +16,11 @@ Semantics shared by all three:
   the single match is its own release record. Without a truth map ``n_correct`` is None.
 * **Random draws** are a seeded integer hash of (seed, ids) computed in SQL (``points.hash_sql``),
   so they are the same on every engine and independent of data order.
+* **Baseline**: the candidates are the distinct users of the release (``n_candidates``); a random
+  guess among them names the target with probability ``baseline_rate = 1 / n_candidates``.
+
+Every attack is a keyword-only frozen dataclass of parameters with ``validate()``, ``params()`` and
+``run(engine, release, *, knowledge=None, truth=None)``; ``release`` is an ``io.TrajectoryInput``.
 
 Each attack's relational core is portable SQL (no QUALIFY, USING or GROUP BY ALL).
 """
@@ -33,28 +38,12 @@ from ..errors import UsageError
 from ..io import TrajectoryInput
 from ..resolution import parse_space, parse_time_bin
 from ..result import AttackResult
+from ..rules import rule_id
 from ..stats import anonymity_summary, rate
 from .points import hash_sql, loc_coordinates, points_sql, reference_latitude
+from .validation import _bad, _int_between, _non_negative, _targets
 
-RULES = {"unicity": "RC201", "topn": "RC202", "homework": "RC203"}
 MAX_POINTS = 10
-
-
-def _bad(name, value, allowed):
-    raise UsageError(f"Parameter `{name}` must be {allowed}. Got {value!r} instead.")
-
-
-def _targets(value) -> int | None:
-    """None for all users."""
-    if value is None or (isinstance(value, str) and value.lower() == "all"):
-        return None
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        _bad("targets", value, "a positive integer or 'all'")
-    if n < 1:
-        _bad("targets", value, "a positive integer or 'all'")
-    return n
 
 
 def _unit_xyz(lat, lon):
@@ -62,8 +51,14 @@ def _unit_xyz(lat, lon):
     return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
 
 
+def _candidates(engine, relation: str) -> int:
+    """Distinct users of ``relation`` (column ``uid``): whom the adversary chooses among."""
+    return int(engine.query(f"SELECT COUNT(DISTINCT uid) AS n FROM {relation}")["n"][0])
+
+
 def _sizes_result(attack: str, engine, params: dict, seed, sizes: pd.DataFrame, n_skipped: int,
-                  with_truth: bool, t0: float, extra: dict | None = None) -> AttackResult:
+                  with_truth: bool, t0: float, extra: dict | None = None,
+                  n_candidates: int | None = None) -> AttackResult:
     """Build the result from a (size, n[, correct]) table over scored targets."""
     sizes = sizes.fillna(0)
     size = sizes["size"].to_numpy(np.int64)
@@ -75,14 +70,26 @@ def _sizes_result(attack: str, engine, params: dict, seed, sizes: pd.DataFrame, 
     extra = dict(extra or {})
     extra["n_no_match"] = int(count[~found].sum())
     return AttackResult(
-        attack=attack, rule_id=RULES[attack], engine=engine.name, seed=seed, params=params,
+        attack=attack, rule_id=rule_id(attack), engine=engine.name, seed=seed, params=params,
         n_targets=n_targets, n_skipped=int(n_skipped), n_unique=n_unique, n_correct=n_correct,
         unique_rate=rate(n_unique, n_targets), correct_rate=rate(n_correct, n_targets) if with_truth else None,
         anonymity_set=anonymity_summary(size[found], count[found]) if found.any() else None,
-        elapsed_s=round(time.perf_counter() - t0, 3), extra=extra)
+        elapsed_s=round(time.perf_counter() - t0, 3), n_candidates=n_candidates,
+        baseline_rate=AttackResult.baseline(n_candidates), extra=extra)
 
 
-@dataclass(frozen=True)
+def _no_knowledge(attack: str, knowledge, truth) -> None:
+    if knowledge is not None or truth is not None:
+        raise UsageError(f"The {attack} attack takes its knowledge from the release itself: `knowledge` and "
+                         "`truth` must be None.")
+
+
+def _check_tolerances(time_tolerance, space_tolerance_km) -> None:
+    _int_between("time_tolerance", time_tolerance, 0, allowed="a non-negative integer number of bins")
+    _non_negative("space_tolerance_km", space_tolerance_km, "a non-negative distance in km")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Unicity:
     """de Montjoye unicity ε_p.
 
@@ -91,6 +98,10 @@ class Unicity:
     candidates are the release users whose trace holds every drawn point — with tolerance, a point
     (tb, loc) is held by any point within ±``time_tolerance`` bins and ``space_tolerance_km`` km.
     Users with fewer than ``points`` distinct pairs are counted in ``n_skipped``.
+
+    ``unique_rate`` = targets whose anonymity set is exactly themselves / scored targets;
+    ``correct_rate`` (with ``knowledge`` and ``truth``) = unique and the match is the right person /
+    scored targets; ``baseline_rate`` = 1 / users of the release.
     """
 
     points: int = 4
@@ -102,14 +113,9 @@ class Unicity:
     space_tolerance_km: float = 0.0
 
     def validate(self) -> None:
-        if not isinstance(self.points, (int, np.integer)) or not 1 <= self.points <= MAX_POINTS:
-            _bad("points", self.points, f"an integer between 1 and {MAX_POINTS}")
-        if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            _bad("seed", self.seed, "a non-negative integer")
-        if not isinstance(self.time_tolerance, (int, np.integer)) or self.time_tolerance < 0:
-            _bad("time_tolerance", self.time_tolerance, "a non-negative integer number of bins")
-        if not self.space_tolerance_km >= 0:
-            _bad("space_tolerance_km", self.space_tolerance_km, "a non-negative distance in km")
+        _int_between("points", self.points, 1, MAX_POINTS)
+        _int_between("seed", self.seed, 0, allowed="a non-negative integer")
+        _check_tolerances(self.time_tolerance, self.space_tolerance_km)
         parse_time_bin(self.time_bin), parse_space(self.space), _targets(self.targets)
 
     def params(self) -> dict:
@@ -131,7 +137,7 @@ class Unicity:
         prep = _Prepared.build(engine, self, release, knowledge, truth)
         sizes, skipped = prep.score(self.points, self.seed, _targets(self.targets))
         res = _sizes_result("unicity", engine, self.params(), self.seed, sizes, skipped, truth is not None, t0,
-                            {"lat0": prep.lat0} if prep.lat0 is not None else None)
+                            {"lat0": prep.lat0} if prep.lat0 is not None else None, _candidates(engine, "__rel"))
         prep.cleanup()
         return res
 
@@ -242,95 +248,173 @@ class _Prepared:
             self.engine.drop(name)
 
 
+@dataclass(frozen=True, kw_only=True)
+class KnownPoints:
+    """Anonymity sets given explicit adversary knowledge instead of random draws.
+
+    ``knowledge`` (to ``run``) is a DataFrame with columns ``target`` (int), ``timestamp`` (epoch
+    seconds) and ``cell_id`` (or ``lat`` and ``lon``): the raw points the adversary knows about each
+    target. They are generalized to (``time_bin``, ``space``) like the release, so the same knowledge
+    can be matched at several resolutions; every known point of a target must be held by a candidate
+    (with the tolerances of ``Unicity``). With ``truth`` (pid, uid), ``target`` is the true id and
+    correct matches are scored; without it, ``target`` is a release user id. Every target with at
+    least one point is scored (``n_skipped`` = 0); ``baseline_rate`` = 1 / users of the release.
+    """
+
+    time_bin: str = "1h"
+    space: str = "cell"
+    time_tolerance: int = 0
+    space_tolerance_km: float = 0.0
+
+    def _unicity(self) -> Unicity:
+        return Unicity(points=1, time_bin=self.time_bin, space=self.space, targets="all", seed=0,
+                       time_tolerance=self.time_tolerance, space_tolerance_km=self.space_tolerance_km)
+
+    def validate(self) -> None:
+        self._unicity().validate()
+
+    def params(self) -> dict:
+        params = {k: v for k, v in self._unicity().params().items() if k not in ("points", "targets", "seed")}
+        params["knowledge"] = "explicit"
+        return params
+
+    def run(self, engine, release: TrajectoryInput, *, knowledge: pd.DataFrame | None = None,
+            truth: pd.DataFrame | None = None) -> AttackResult:
+        from ..io import Mapping, load_trajectories
+
+        self.validate()
+        if knowledge is None:
+            raise UsageError("Parameter `knowledge` must be the adversary's known points (columns target, "
+                             "timestamp, cell_id or lat/lon). Got None instead.")
+        t0 = time.perf_counter()
+        attack = self._unicity()
+        known = knowledge
+        if "cell_id" in known.columns:
+            mapping = Mapping(user="target", time="timestamp", place="cell_id")
+        else:
+            mapping = Mapping(user="target", time="timestamp", lat="lat", lon="lon")
+        kin = load_trajectories(engine, known, mapping, cells=release.places, utc_offset_h=release.utc_offset_h,
+                                relation="__known_raw")
+        prep = _Prepared.build(engine, attack, release, kin if truth is not None else None, truth)
+        tb, sp = parse_time_bin(self.time_bin), parse_space(self.space)
+        engine.register("__kpts", points_sql(engine, kin, tb, sp, prep.lat0 or 0.0))
+        engine.register("__drawn", """
+            SELECT d.uid AS uid, d.tb AS tb, d.loc AS loc,
+                   DENSE_RANK() OVER (PARTITION BY d.uid ORDER BY d.tb, d.loc) AS k, c.np AS np
+            FROM (SELECT DISTINCT uid, tb, loc FROM __kpts) d
+            JOIN (SELECT uid, COUNT(*) AS np FROM (SELECT DISTINCT uid, tb, loc FROM __kpts) x GROUP BY uid) c
+              ON c.uid = d.uid""")
+        engine.register("__eligible", "SELECT DISTINCT uid FROM __kpts")
+        sizes = prep.match()
+        res = _sizes_result("unicity", engine, self.params(), None, sizes, 0, truth is not None, t0,
+                            n_candidates=_candidates(engine, "__rel"))
+        engine.drop("__kpts")
+        prep.cleanup()
+        return res
+
+
 def known_points_attack(engine, release: TrajectoryInput, known: pd.DataFrame, *, time_bin: str = "1h",
                         space: str = "cell", time_tolerance: int = 0, space_tolerance_km: float = 0.0,
                         truth: pd.DataFrame | None = None) -> AttackResult:
-    """Anonymity sets given explicit adversary knowledge instead of random draws.
+    """``KnownPoints(...).run(engine, release, knowledge=known, truth=truth)`` (kept for callers)."""
+    return KnownPoints(time_bin=time_bin, space=space, time_tolerance=time_tolerance,
+                       space_tolerance_km=space_tolerance_km).run(engine, release, knowledge=known, truth=truth)
 
-    ``known`` has columns ``target`` (int), ``timestamp`` (epoch seconds) and ``cell_id`` (or ``lat``
-    and ``lon``): raw points the adversary knows about each target. They are generalized to
-    (``time_bin``, ``space``) like the release, so the same knowledge can be matched at several
-    resolutions. With ``truth`` (pid, uid), ``target`` is the true id and correct matches are scored;
-    without it, ``target`` is a release user id.
+
+@dataclass(frozen=True, kw_only=True)
+class UnicityCurve:
+    """ε_p for p = 1..``max_points`` at each (time_bin, space) of ``resolutions``, with the semantics
+    of ``Unicity`` (same targets for every p of a resolution: seeded hash among the adversary's known
+    users). Per resolution the generalized points are materialized once.
+
+    ``run`` returns one ``Unicity`` result per (resolution, p), in order: a list, not one result,
+    because each point of the curve is a full result with its own counts and interval.
     """
-    from ..io import Mapping, load_trajectories
 
-    t0 = time.perf_counter()
-    attack = Unicity(points=1, time_bin=time_bin, space=space, targets="all", seed=0,
-                     time_tolerance=time_tolerance, space_tolerance_km=space_tolerance_km)
-    attack.validate()
-    if "cell_id" in known.columns:
-        mapping = Mapping(user="target", time="timestamp", place="cell_id")
-    else:
-        mapping = Mapping(user="target", time="timestamp", lat="lat", lon="lon")
-    kin = load_trajectories(engine, known, mapping, cells=release.places, utc_offset_h=release.utc_offset_h,
-                            relation="__known_raw")
-    prep = _Prepared.build(engine, attack, release, kin if truth is not None else None, truth)
-    tb, sp = parse_time_bin(time_bin), parse_space(space)
-    engine.register("__kpts", points_sql(engine, kin, tb, sp, prep.lat0 or 0.0))
-    engine.register("__drawn", """
-        SELECT d.uid AS uid, d.tb AS tb, d.loc AS loc,
-               DENSE_RANK() OVER (PARTITION BY d.uid ORDER BY d.tb, d.loc) AS k, c.np AS np
-        FROM (SELECT DISTINCT uid, tb, loc FROM __kpts) d
-        JOIN (SELECT uid, COUNT(*) AS np FROM (SELECT DISTINCT uid, tb, loc FROM __kpts) x GROUP BY uid) c
-          ON c.uid = d.uid""")
-    engine.register("__eligible", "SELECT DISTINCT uid FROM __kpts")
-    sizes = prep.match()
-    params = {k: v for k, v in attack.params().items() if k not in ("points", "targets", "seed")}
-    params["knowledge"] = "explicit"
-    res = _sizes_result("unicity", engine, params, None, sizes, 0, truth is not None, t0)
-    engine.drop("__kpts")
-    prep.cleanup()
-    return res
+    max_points: int = 5
+    resolutions: tuple[tuple[str, str], ...] = (("1h", "cell"),)
+    targets: int | str | None = 10_000
+    seed: int = 0
+    time_tolerance: int = 0
+    space_tolerance_km: float = 0.0
+
+    def _base(self, time_bin: str, space: str) -> Unicity:
+        return Unicity(points=1, time_bin=time_bin, space=space, targets=self.targets, seed=self.seed,
+                       time_tolerance=self.time_tolerance, space_tolerance_km=self.space_tolerance_km)
+
+    def validate(self) -> None:
+        _int_between("max_points", self.max_points, 1, MAX_POINTS)
+        if not self.resolutions:
+            _bad("resolutions", self.resolutions, "at least one (time_bin, space) pair")
+        for time_bin, space in self.resolutions:
+            self._base(time_bin, space).validate()
+
+    def params(self) -> dict:
+        return {"max_points": self.max_points,
+                "resolutions": [[parse_time_bin(tb).label, parse_space(sp).label] for tb, sp in self.resolutions],
+                "targets": _targets(self.targets) or "all", "seed": self.seed,
+                "time_tolerance": self.time_tolerance, "space_tolerance_km": self.space_tolerance_km}
+
+    def run(self, engine, release: TrajectoryInput, *, knowledge: TrajectoryInput | None = None,
+            truth: pd.DataFrame | None = None) -> list[AttackResult]:
+        self.validate()
+        if (knowledge is None) != (truth is None):
+            raise UsageError("Scoring correct re-identifications needs both `knowledge` and `truth`.")
+        out = []
+        n_targets = _targets(self.targets)
+        for time_bin, space in self.resolutions:
+            base = self._base(time_bin, space)
+            t_prep = time.perf_counter()
+            prep = _Prepared.build(engine, base, release, knowledge, truth, materialize=True)
+            prep.select_targets(self.seed, n_targets)
+            n_candidates = _candidates(engine, "__rel")
+            prep_s = time.perf_counter() - t_prep
+            for p in range(1, self.max_points + 1):
+                t0 = time.perf_counter()
+                attack = replace(base, points=p)
+                sizes, skipped = prep.score(p, self.seed, n_targets, reuse_targets=True)
+                out.append(_sizes_result("unicity", engine, attack.params(), self.seed, sizes, skipped,
+                                         truth is not None, t0, {"shared_preparation_s": round(prep_s, 3)},
+                                         n_candidates))
+            prep.cleanup()
+        return out
 
 
 def unicity_curve(engine, release: TrajectoryInput, *, max_points: int = 5,
                   resolutions: list[tuple[str, str]] = (("1h", "cell"),), targets=10_000, seed: int = 0,
                   knowledge: TrajectoryInput | None = None, truth: pd.DataFrame | None = None,
                   time_tolerance: int = 0, space_tolerance_km: float = 0.0) -> list[AttackResult]:
-    """ε_p for p = 1..max_points at each (time_bin, space) resolution. Per resolution the generalized
-    points are materialized once and the same targets are used for every p."""
-    if not isinstance(max_points, (int, np.integer)) or not 1 <= max_points <= MAX_POINTS:
-        _bad("max_points", max_points, f"an integer between 1 and {MAX_POINTS}")
-    out = []
-    for time_bin, space in resolutions:
-        base = Unicity(points=1, time_bin=time_bin, space=space, targets=targets, seed=seed,
-                       time_tolerance=time_tolerance, space_tolerance_km=space_tolerance_km)
-        base.validate()
-        t_prep = time.perf_counter()
-        prep = _Prepared.build(engine, base, release, knowledge, truth, materialize=True)
-        prep.select_targets(seed, _targets(targets))
-        prep_s = time.perf_counter() - t_prep
-        for p in range(1, max_points + 1):
-            t0 = time.perf_counter()
-            attack = replace(base, points=p)
-            sizes, skipped = prep.score(p, seed, _targets(targets), reuse_targets=True)
-            out.append(_sizes_result("unicity", engine, attack.params(), seed, sizes, skipped, truth is not None,
-                                     t0, {"shared_preparation_s": round(prep_s, 3)}))
-        prep.cleanup()
-    return out
+    """``UnicityCurve(...).run(engine, release, knowledge=..., truth=...)`` (kept for callers)."""
+    return UnicityCurve(max_points=max_points, resolutions=tuple(tuple(r) for r in resolutions), targets=targets,
+                        seed=seed, time_tolerance=time_tolerance, space_tolerance_km=space_tolerance_km
+                        ).run(engine, release, knowledge=knowledge, truth=truth)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TopN:
     """Zang & Bolot: anonymity set of each user's N most frequent places (by number of events; ties
     broken by place code) at ``space``. ``ordered`` compares the ranked tuple, otherwise the set.
-    Users with fewer than N distinct places are counted in ``n_skipped``."""
+    Every user of the release is a target; users with fewer than N distinct places are counted in
+    ``n_skipped``. ``unique_rate`` = users alone with their top-N / scored users; ``baseline_rate`` =
+    1 / users of the release. No truth map: ``n_correct`` is None."""
 
     n: int = 2
     space: str = "cell"
     ordered: bool = False
 
     def validate(self) -> None:
-        if not isinstance(self.n, (int, np.integer)) or not 1 <= self.n <= 3:
-            _bad("n", self.n, "1, 2 or 3")
+        _int_between("n", self.n, 1, 3, allowed="1, 2 or 3")
+        if not isinstance(self.ordered, bool):
+            _bad("ordered", self.ordered, "True or False")
         parse_space(self.space)
 
     def params(self) -> dict:
         return {"n": self.n, "space": parse_space(self.space).label, "ordered": self.ordered}
 
-    def run(self, engine, release: TrajectoryInput) -> AttackResult:
+    def run(self, engine, release: TrajectoryInput, *, knowledge=None, truth=None) -> AttackResult:
+        """``knowledge`` and ``truth`` are not used (the adversary's knowledge is the release itself)."""
         self.validate()
+        _no_knowledge("topn", knowledge, truth)
         t0 = time.perf_counter()
         sp = parse_space(self.space)
         lat0 = reference_latitude(engine, release) if sp.kind == "grid" else 0.0
@@ -350,19 +434,23 @@ class TopN:
             SELECT g.sz AS size, COUNT(*) AS n, 0 AS correct
             FROM __sig s JOIN (SELECT {keys}, COUNT(*) AS sz FROM __sig GROUP BY {keys}) g ON {on}
             GROUP BY g.sz ORDER BY g.sz""")
-        skipped = int(engine.query("""SELECT (SELECT COUNT(DISTINCT uid) FROM __cnt)
-                                             - (SELECT COUNT(*) FROM __sig) AS n""")["n"][0])
+        counts = engine.query("""SELECT (SELECT COUNT(DISTINCT uid) FROM __cnt) AS users,
+                                        (SELECT COUNT(*) FROM __sig) AS scored""").iloc[0]
+        users = int(counts["users"])
         for name in ("__sig", "__top", "__cnt", "__rel"):
             engine.drop(name)
-        return _sizes_result("topn", engine, self.params(), None, sizes, skipped, False, t0)
+        return _sizes_result("topn", engine, self.params(), None, sizes, users - int(counts["scored"]), False, t0,
+                             n_candidates=users)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HomeWork:
     """Golle & Partridge: home = the place with most events in night hours [night_start, night_end)
     local time; work = the place with most events on workdays in [work_start, work_end); ties broken
-    by place code. The anonymity set is the set of users with the same (home, work) pair. Users
-    without a night-time or a workday-daytime event are counted in ``n_skipped``."""
+    by place code. The anonymity set is the set of users with the same (home, work) pair. Every user
+    of the release is a target; users without a night-time or a workday-daytime event are counted in
+    ``n_skipped``. ``unique_rate`` = users alone with their pair / scored users; ``baseline_rate`` =
+    1 / users of the release. No truth map: ``n_correct`` is None."""
 
     space: str = "cell"
     night_start: int = 22
@@ -374,6 +462,8 @@ class HomeWork:
     def _days(self) -> list[int]:
         try:
             days = set()
+            if not isinstance(self.workdays, str):
+                raise ValueError
             for part in self.workdays.split(","):
                 a, _, b = part.partition("-")
                 days.update(range(int(a), int(b or a) + 1))
@@ -385,9 +475,7 @@ class HomeWork:
 
     def validate(self) -> None:
         for name in ("night_start", "night_end", "work_start", "work_end"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or not 0 <= v <= 24:
-                _bad(name, v, "an hour between 0 and 24")
+            _int_between(name, getattr(self, name), 0, 24, allowed="an hour between 0 and 24")
         self._days()
         parse_space(self.space)
 
@@ -396,8 +484,10 @@ class HomeWork:
         d["space"] = parse_space(self.space).label
         return d
 
-    def run(self, engine, release: TrajectoryInput) -> AttackResult:
+    def run(self, engine, release: TrajectoryInput, *, knowledge=None, truth=None) -> AttackResult:
+        """``knowledge`` and ``truth`` are not used (the adversary's knowledge is the release itself)."""
         self.validate()
+        _no_knowledge("homework", knowledge, truth)
         t0 = time.perf_counter()
         sp = parse_space(self.space)
         lat0 = reference_latitude(engine, release) if sp.kind == "grid" else 0.0
@@ -427,48 +517,10 @@ class HomeWork:
             FROM __hw s JOIN (SELECT home, work, COUNT(*) AS sz FROM __hw GROUP BY home, work) g
               ON g.home = s.home AND g.work = s.work
             GROUP BY g.sz ORDER BY g.sz""")
-        skipped = int(engine.query("""SELECT (SELECT COUNT(DISTINCT uid) FROM __rel)
-                                             - (SELECT COUNT(*) FROM __hw) AS n""")["n"][0])
+        counts = engine.query("""SELECT (SELECT COUNT(DISTINCT uid) FROM __rel) AS users,
+                                        (SELECT COUNT(*) FROM __hw) AS scored""").iloc[0]
+        users = int(counts["users"])
         engine.drop("__hw")
         engine.drop("__rel")
-        return _sizes_result("homework", engine, self.params(), None, sizes, skipped, False, t0)
-
-
-MONTH_S = 31 * 86_400
-
-
-def travel_linkage(engine, trips: pd.DataFrame, *, known_trips: int = 1, targets="all", seed: int = 0,
-                   truth: pd.DataFrame | None = None, knowledge: pd.DataFrame | None = None) -> AttackResult:
-    """Uniqueness of people in a release of trips (columns ``pid``, ``country``, ``month`` as
-    ``YYYY-MM`` or a date) when the adversary knows ``known_trips`` of their trips (e.g. from public
-    posts). A *point* is a (country, month) pair; the draw and matching rules are those of
-    ``Unicity``. With ``knowledge`` (the same columns, keyed by true id in ``pid``) and ``truth``
-    (``pid``, ``uid``), correct re-identifications are scored."""
-
-    def events(df: pd.DataFrame, relation: str):
-        missing = [c for c in ("pid", "country", "month") if c not in df.columns]
-        if missing:
-            raise UsageError(f"The trips table needs a '{missing[0]}' column.")
-        month = pd.to_datetime(df["month"].astype(str), format="mixed")
-        index = (month.dt.year * 12 + month.dt.month - 1).to_numpy(np.int64)
-        country = df["country"].astype(str).to_numpy()
-        code = np.array([int.from_bytes(c.upper().encode()[:3].ljust(3, b"\0"), "big") for c in country], np.int64)
-        ids = pd.factorize(df["pid"].astype(str), sort=True) if relation == "release" else None
-        uid = ids[0] if ids is not None else df["pid"].astype(np.int64).to_numpy()
-        frame = pd.DataFrame({"subscriber_id": uid.astype(np.int64), "timestamp": index * MONTH_S, "cell_id": code})
-        from ..io import load_trajectories
-
-        return (load_trajectories(engine, frame, utc_offset_h=0, relation=relation),
-                (ids[1] if ids else None))
-
-    release, labels = events(trips, "release")
-    attack = Unicity(points=known_trips, time_bin=f"{MONTH_S}s", space="cell", targets=targets, seed=seed)
-    if knowledge is not None:
-        kin, _ = events(knowledge, "knowledge")
-        pid_code = {str(v): i for i, v in enumerate(labels)}
-        t = pd.DataFrame({"pid": truth["pid"].astype(str).map(pid_code), "uid": truth["uid"]}).dropna()
-        res = attack.run(engine, release, knowledge=kin, truth=t.astype(np.int64))
-    else:
-        res = attack.run(engine, release)
-    params = dict(res.params, known_trips=known_trips, time_bin="month", space="country")
-    return replace(res, attack="travel", rule_id="RC501", params=params)
+        return _sizes_result("homework", engine, self.params(), None, sizes, users - int(counts["scored"]), False,
+                             t0, n_candidates=users)

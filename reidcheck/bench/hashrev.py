@@ -30,9 +30,10 @@ def openssl_per_core() -> float | None:
 
 
 def run(ctx) -> dict:
+    from ..attacks.inputs import PseudonymInput
     from ..attacks.pseudonyms import HashReversal, hash_msisdn
     from ..io import read_population
-    from ..privacy import PLAN_PREFIXES
+    from ..numbering import PLAN_PREFIXES, PLAN_SERIALS
 
     prefixes, hi = ((300,), 500_000) if ctx.quick else (JAZZ, 10_000_000)
     subs = read_population(ctx.population(2_000, 1)).subscribers
@@ -42,10 +43,11 @@ def run(ctx) -> dict:
     pseudonyms = hash_msisdn(numbers.tolist())
     truth = dict(zip(pseudonyms, numbers))
     ctx.log(f"enumerating {len(prefixes)} prefix(es) × {hi:,} serials ({len(prefixes) * hi:,} candidates)")
-    res = HashReversal(prefixes=prefixes, serial_lo=0, serial_hi=hi).run(pseudonyms.tolist(), truth=truth)
+    res = HashReversal(prefixes=prefixes, serial_lo=0, serial_hi=hi).run(None, PseudonymInput.of(pseudonyms),
+                                                                          truth=truth)
     per_s = res.extra["hashes_per_s"]
     in_n = int(in_range.sum())
-    plan = len(PLAN_PREFIXES) * 10_000_000
+    plan = len(PLAN_PREFIXES) * PLAN_SERIALS
     ossl = openssl_per_core()
     figures = {"candidates": res.extra["candidates_hashed"], "elapsed_s": res.elapsed_s, "hashes_per_s": per_s,
                "pseudonyms": len(pseudonyms), "in_range": in_n, "reversed": res.n_unique, "correct": res.n_correct,

@@ -35,7 +35,7 @@ def clusters(cells: pd.DataFrame, v: int) -> np.ndarray:
 
 
 def run(ctx) -> dict:
-    from ..attacks import Unicity, unicity_curve
+    from ..attacks import Unicity, UnicityCurve
     from ..engine import get_engine
     from ..io import load_trajectories, read_population
 
@@ -48,7 +48,7 @@ def run(ctx) -> dict:
     engine = get_engine("duckdb")
     inp = load_trajectories(engine, pop_dir)
     ctx.log(f"ε_p, p = 1..5 at cell × 1 h ({targets:,} targets)")
-    curve = unicity_curve(engine, inp, max_points=5, resolutions=[("1h", "cell")], targets=targets, seed=ctx.seed)
+    curve = UnicityCurve(max_points=5, resolutions=(("1h", "cell"),), targets=targets, seed=ctx.seed).run(engine, inp)
     eps = [r.unique_rate for r in curve]
     grid = []
     for v in vs:

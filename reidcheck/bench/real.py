@@ -18,10 +18,10 @@ ADULT_QIS = {"age, sex, race": ["age", "sex", "race"],
 
 
 def _curve(engine, inp, resolutions, targets, seed):
-    from ..attacks import unicity_curve
+    from ..attacks import UnicityCurve
 
     out = []
-    res = unicity_curve(engine, inp, max_points=5, resolutions=resolutions, targets=targets, seed=seed)
+    res = UnicityCurve(max_points=5, resolutions=tuple(resolutions), targets=targets, seed=seed).run(engine, inp)
     for tb, sp in resolutions:
         pts = [r for r in res if r.params["time_bin"] == res[len(out) * 5].params["time_bin"]
                and r.params["space"] == res[len(out) * 5].params["space"]]
@@ -31,6 +31,7 @@ def _curve(engine, inp, resolutions, targets, seed):
 
 
 def run(ctx) -> dict:
+    from ..attacks.inputs import TableInput
     from ..attacks.tabular import KAnonymity, PopulationRisk
     from ..engine import get_engine
     from ..io import load_table, load_trajectories
@@ -62,8 +63,8 @@ def run(ctx) -> dict:
     load_table(engine, adult)
     table = {}
     for label, qi in ADULT_QIS.items():
-        k = KAnonymity(qi=tuple(qi), k=5).run(engine, "tbl")
-        risk = {pi: PopulationRisk(qi=tuple(qi), sampling_fraction=pi).run(engine, "tbl").extra
+        k = KAnonymity(qi=tuple(qi), k=5).run(engine, TableInput("tbl"))
+        risk = {pi: PopulationRisk(qi=tuple(qi), sampling_fraction=pi).run(engine, TableInput("tbl")).extra
                 ["population_uniqueness"]["dankar"] for pi in (0.01, 0.1, 1.0)}
         table[label] = {"k": k.extra["k"], "unique_share": k.n_unique / k.n_targets,
                         "prosecutor_highest": k.extra["prosecutor_risk"]["highest"],

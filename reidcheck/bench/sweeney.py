@@ -24,9 +24,10 @@ ADULT_QIS = {
 
 
 def _unique_share(engine, qi: list[str]) -> tuple[float, int]:
+    from ..attacks.inputs import TableInput
     from ..attacks.tabular import KAnonymity
 
-    res = KAnonymity(qi=tuple(qi), k=2).run(engine, "tbl")
+    res = KAnonymity(qi=tuple(qi), k=2).run(engine, TableInput("tbl"))
     return res.n_unique / res.n_targets, res.n_targets
 
 

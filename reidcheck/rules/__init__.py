@@ -43,6 +43,11 @@ class Rule:
     check: Callable | None = field(default=None, compare=False, repr=False)
     finish: Callable | None = field(default=None, compare=False, repr=False)   # after every table: finish(ctx, rule)
     validate: Callable | None = field(default=None, compare=False, repr=False)  # validate(settings), before any data
+    also: tuple[str, ...] = ()     # other attacks whose results carry this rule's id
+
+    @property
+    def attacks(self) -> tuple[str, ...]:
+        return (self.attack, *self.also)
 
     @property
     def op(self) -> str:
@@ -54,7 +59,7 @@ class Rule:
 
     def to_dict(self) -> dict:
         return {"id": self.id, "name": self.name, "title": self.title, "applies_to": list(self.kinds),
-                "attack": self.attack, "metric": self.metric,
+                "attack": self.attack, "also": list(self.also), "metric": self.metric,
                 "default": {"op": self.op, "threshold": self.threshold, **({"params": self.params} if self.params else {})},
                 "adversary": self.adversary, "help": self.help, "audited": bool(self.kinds)}
 
@@ -63,7 +68,8 @@ _REGISTRY: dict[str, Rule] = {}
 
 
 def rule(*, id: str, name: str, title: str, kinds: tuple[str, ...], attack: str, metric: str,  # noqa: A002
-         threshold: float, direction: str = "max", params: dict | None = None, adversary: str = ""):
+         threshold: float, direction: str = "max", params: dict | None = None, adversary: str = "",
+         also: tuple[str, ...] = ()):
     """Register the decorated check function as rule ``id`` (its docstring becomes the help text)."""
     def decorate(fn: Callable) -> Callable:
         if id in _REGISTRY:
@@ -75,7 +81,7 @@ def rule(*, id: str, name: str, title: str, kinds: tuple[str, ...], attack: str,
         _REGISTRY[id] = Rule(id=id, name=name, title=title, kinds=tuple(kinds), attack=attack, metric=metric,
                              direction=direction, threshold=threshold, params=dict(params or {}),
                              adversary=adversary, help=inspect.cleandoc(fn.__doc__ or title),
-                             check=fn if kinds else None)
+                             check=fn if kinds else None, also=tuple(also))
         fn.rule_id = id
         return fn
     return decorate
@@ -140,7 +146,7 @@ def get(rule_id: str) -> Rule:
 
 def for_attack(attack: str) -> Rule | None:
     """The rule that judges results of ``attack`` (``AttackResult.attack``), if any."""
-    return next((r for r in all_rules() if r.attack == attack), None)
+    return next((r for r in all_rules() if attack in r.attacks), None)
 
 
 def rule_id(attack: str) -> str | None:

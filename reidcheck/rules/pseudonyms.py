@@ -26,9 +26,8 @@ def reversible_pseudonyms(ctx, table, rule):
 def reverse_all(ctx, rule):
     """One enumeration of the budgeted plan slice over every table's hash-shaped pseudonyms, then a
     finding per table."""
-    from ..attacks.pseudonyms import HashReversal, detect_algorithm
-    from ..numbering import FORMS
-    from ..privacy import PLAN_PREFIXES
+    from ..attacks.pseudonyms import detect_algorithm, reverse_plan_slice
+    from ..numbering import PLAN_PREFIXES
     from ..schema import HEX
     from ..stats import rate
 
@@ -41,17 +40,12 @@ def reverse_all(ctx, rule):
         if algo is not None:
             shaped.setdefault(algo, set()).update(values.tolist())
     budget = int(ctx.params(rule)["budget"])
-    serial_hi = max(1, budget // len(FORMS))
     reversed_ = {}
     for algo, values in shaped.items():
         ctx.step(f"reversing {algo} pseudonyms")
-        res = HashReversal(prefixes=(PLAN_PREFIXES[0],), serial_lo=0, serial_hi=serial_hi).run(
-            sorted(values), reveal=True)
-        rate_s = res.extra.get("hashes_per_s") or 0
-        forms = max(1, len(res.extra.get("forms_found") or FORMS))
-        minutes = len(PLAN_PREFIXES) * 10_000_000 * forms / rate_s / 60 if rate_s else float("nan")
-        reversed_[algo] = (set(res.extra.get("reversed", {})), res.extra["candidates_hashed"], minutes,
-                           res.extra.get("hashes_per_s"))
+        rev = reverse_plan_slice(sorted(values), budget=budget)
+        reversed_[algo] = (rev.reversed, rev.result.extra["candidates_hashed"], rev.full_plan_minutes,
+                           rev.serial_hi, rev.result.extra["plan_hashes_per_s"])
     for table, values in ctx.pseudonyms.values():
         col = table.roles["user"]
         algo = algorithm(values)
@@ -60,7 +54,7 @@ def reverse_all(ctx, rule):
                     message=f"Column '{col}' does not hold hash-shaped pseudonyms (32, 40 or 64 hex digits); "
                             "nothing to reverse by enumeration")
             continue
-        found, hashed, minutes, per_s = reversed_[algo]
+        found, hashed, minutes, serial_hi, per_s = reversed_[algo]
         n, k = len(values), int(values.isin(found).sum())
         ctx.add(rule, table, metric="reversed_share", value=rate(k, n)["value"], interval=None,
                 params={"column": col, "budget": budget, "prefix": PLAN_PREFIXES[0], "serials": [0, serial_hi]},

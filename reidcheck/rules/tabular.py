@@ -18,6 +18,13 @@ def quasi_identifiers(ctx, table) -> list[str]:
     return qi
 
 
+def _input(table):
+    """The table being judged, registered as ``tbl``, as the tabular attacks' input."""
+    from ..attacks.inputs import TableInput
+
+    return TableInput("tbl", str(table.file))
+
+
 def _kanon(ctx, table):
     """One k-anonymity run per table, shared by RC101 and RC104."""
     def compute():
@@ -25,7 +32,7 @@ def _kanon(ctx, table):
 
         qi = quasi_identifiers(ctx, table)
         ctx.step(f"{table.name}: k-anonymity")
-        res = KAnonymity(qi=tuple(qi), k=int(ctx.policy.rule(_K_ID)["min"])).run(ctx.engine, "tbl", source=str(table.file))
+        res = KAnonymity(qi=tuple(qi), k=int(ctx.policy.rule(_K_ID)["min"])).run(ctx.engine, _input(table))
         if res.anonymity_set:
             ctx.anonymity_sets.append({"table": table.name, "rule_id": _K_ID,
                                        "histogram": res.anonymity_set.get("histogram", {})})
@@ -63,7 +70,7 @@ def l_diversity(ctx, table, rule):
         return
     qi, p = quasi_identifiers(ctx, table), ctx.params(rule)
     res = LDiversity(qi=tuple(qi), sensitive=sensitive, l=float(p["min"]), variant=p["variant"]).run(
-        ctx.engine, "tbl", source=str(table.file))
+        ctx.engine, _input(table))
     ctx.add(rule, table, metric="l", value=res.extra["l"], interval=None,
             params={"qi": qi, "sensitive": sensitive, "variant": p["variant"]},
             message=f"The least diverse class holds {res.extra['l']:g} distinct value(s) of '{sensitive}'", result=res)
@@ -82,7 +89,7 @@ def t_closeness(ctx, table, rule):
         return
     qi = quasi_identifiers(ctx, table)
     res = TCloseness(qi=tuple(qi), sensitive=sensitive, t=float(ctx.params(rule)["max"])).run(
-        ctx.engine, "tbl", source=str(table.file))
+        ctx.engine, _input(table))
     ctx.add(rule, table, metric="t", value=res.extra["t"], interval=None, params={"qi": qi, "sensitive": sensitive},
             message=f"The farthest class's distribution of '{sensitive}' is {res.extra['t']:.3f} from the table's",
             result=res)
@@ -101,7 +108,7 @@ def _sensitive(ctx, table, rule) -> str | None:
 
 
 @rule(id="RC104", name="prosecutor-risk", title="Highest re-identification probability of a record (1 / class size)",
-      kinds=("tabular",), attack="kanon", metric="prosecutor_risk", threshold=0.2,
+      kinds=("tabular",), attack="kanon", metric="prosecutor_risk", threshold=0.2, also=("risk",),
       adversary="the prosecutor: knows the target is in the table and their quasi-identifiers (El Emam)")
 def prosecutor_risk(ctx, table, rule):
     """The prosecutor model: a record's risk is 1 / the size of its class; the highest over the table

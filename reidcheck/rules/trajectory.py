@@ -14,13 +14,12 @@ def trajectory_unicity(ctx, table, rule):
     drawn; the target is singled out when no other user's trace holds all of them. The rate is over
     the targets with at least `points` points; the report also carries ε_p for p = 1..5 at this and
     coarser resolutions."""
-    from ..attacks import Unicity, unicity_curve
+    from ..attacks import Unicity, UnicityCurve
 
     inp, p, seed = ctx.events(table), ctx.params(rule), ctx.seed
     ctx.step(f"{table.name}: unicity")
-    attack = Unicity(points=p["points"], time_bin=p["time_bin"], space=p["space"], targets=p["targets"], seed=seed)
-    attack.validate()
-    res = attack.run(ctx.engine, inp)
+    res = Unicity(points=p["points"], time_bin=p["time_bin"], space=p["space"], targets=p["targets"],
+                  seed=seed).run(ctx.engine, inp)
     ctx.rate(rule, table, res, f"{res.unique_rate['value']:.1%} of {res.n_targets:,} targets are singled out by "
              f"{p['points']} points at {res.params['time_bin']} × {res.params['space']}"
              if ctx.scored(res) else "no target could be scored")
@@ -35,7 +34,7 @@ def trajectory_unicity(ctx, table, rule):
         resolutions.append(coarse)
     targets = min(int(p["targets"]), 2000) if str(p["targets"]).isdigit() else 2000
     groups: dict = {}
-    for x in unicity_curve(ctx.engine, inp, max_points=5, resolutions=resolutions, targets=targets, seed=seed):
+    for x in UnicityCurve(max_points=5, resolutions=tuple(resolutions), targets=targets, seed=seed).run(ctx.engine, inp):
         groups.setdefault((x.params["time_bin"], x.params["space"]), []).append(x)
     for (tb, sp), pts in groups.items():
         ctx.curves.append({"table": table.name, "time_bin": tb, "space": sp, "points": [x.params["points"] for x in pts],

@@ -11,7 +11,7 @@ from . import rule
 def travel_uniqueness(ctx, table, rule):
     """A point is a (country, month of departure) pair; a traveller is singled out when no other
     traveller made all of the known trips. The rate is over travellers with enough trips."""
-    from ..attacks import travel_linkage
+    from ..attacks import TravelLinkage
 
     ctx.step(f"{table.name}: travel")
     r, q, p = table.roles, ctx.engine.quote, ctx.params(rule)
@@ -21,6 +21,6 @@ def travel_uniqueness(ctx, table, rule):
         ctx.add(rule, table, metric=None, value=None, interval=None, params={}, status="not_applicable",
                 message="The table has no trips.")
         return
-    res = travel_linkage(ctx.engine, trips, known_trips=int(p["known_trips"]), seed=ctx.seed)
+    res = TravelLinkage(known_trips=int(p["known_trips"]), seed=ctx.seed).run(ctx.engine, trips)
     ctx.rate(rule, table, res, f"{res.unique_rate['value']:.1%} of {res.n_targets:,} travellers are singled out by "
              f"{p['known_trips']} known trip(s) (country, month)" if ctx.scored(res) else "no traveller")

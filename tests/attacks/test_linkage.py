@@ -32,7 +32,7 @@ aux_rows = st.lists(st.tuples(st.sampled_from(["22", "25", "31", "45", None]), s
 def test_linkage_equals_brute_force(rel, aux):
     release = pd.DataFrame(rel, columns=["age", "gender"]).assign(pid=[f"p{i}" for i in range(len(rel))])
     auxiliary = pd.DataFrame(aux, columns=["age", "gender"]).assign(subscriber_id=[f"u{i}" for i in range(len(aux))])
-    res = Linkage(qi="age,gender").run(get_engine(), release, auxiliary)
+    res = Linkage(qi="age,gender").run(get_engine(), release, knowledge=auxiliary)
     sizes = [sum(all(_compatible(r[c], a[c]) for c in ("age", "gender")) for _, r in release.iterrows())
              for _, a in auxiliary.iterrows()]
     assert res.n_targets == len(aux)
@@ -54,14 +54,14 @@ def test_linkage_on_the_synthetic_population(small_population):
         lo = (age // band) * band
         release = pd.DataFrame({"pid": pid, "age": [str(a) if band == 1 else f"{a}-{a + band - 1}" for a in lo],
                                 "gender": s["gender"], "district": s["home_district"]})
-        results[band] = Linkage(qi="age,gender,district").run(get_engine(), release, aux, truth)
+        results[band] = Linkage(qi="age,gender,district").run(get_engine(), release, knowledge=aux, truth=truth)
     exact, banded = results[1], results[10]
     # Clean auxiliary data: every target finds itself; unique means correct.
     assert exact.extra["n_no_match"] == 0 and exact.n_correct == exact.n_unique > 0
     assert banded.n_unique < exact.n_unique           # coarser release, fewer re-identifications
     noisy = auxiliary_table(s, fraction=0.25, missing=0.2, age_noise=0.3, seed=1)
     release = pd.DataFrame({"pid": pid, "age": age.astype(str), "gender": s["gender"], "district": s["home_district"]})
-    res = Linkage(qi="age,gender,district").run(get_engine(), release, noisy, truth)
+    res = Linkage(qi="age,gender,district").run(get_engine(), release, knowledge=noisy, truth=truth)
     assert res.extra["n_no_match"] > 0                 # a wrong age finds nobody (or someone else)
     assert res.n_correct <= res.n_unique
 
@@ -82,18 +82,23 @@ def _trips(n=800, seed=0):
 
 
 def test_travel_linkage_grows_with_known_trips_and_scores_truth():
-    from reidcheck.attacks import travel_linkage
+    from reidcheck.attacks import TravelLinkage, travel_linkage
 
     trips = _trips()
-    rates = [travel_linkage(get_engine(), trips, known_trips=k, seed=2).unique_rate["value"] for k in (1, 2, 3)]
+    rates = [TravelLinkage(known_trips=k, seed=2).run(get_engine(), trips).unique_rate["value"] for k in (1, 2, 3)]
     assert rates[0] <= rates[1] <= rates[2] and rates[2] > 0.2
     # A pseudonymized release of the same trips: every unique traveller is correctly re-identified.
     ids = trips["pid"].str[1:].astype(int)
     release = trips.assign(pid="r" + (ids * 7 + 3).astype(str))
     knowledge = trips.assign(pid=ids)
     truth = pd.DataFrame({"pid": "r" + (ids * 7 + 3).astype(str), "uid": ids}).drop_duplicates()
-    res = travel_linkage(get_engine(), release, known_trips=2, seed=2, knowledge=knowledge, truth=truth)
+    res = TravelLinkage(known_trips=2, seed=2).run(get_engine(), release, knowledge=knowledge, truth=truth)
     assert res.rule_id == "RC501" and res.n_correct == res.n_unique > 0
+    assert res.n_candidates == release["pid"].nunique() and res.baseline_rate == 1 / res.n_candidates
+    # the module-level function is a thin wrapper: the same result
+    old = travel_linkage(get_engine(), release, known_trips=2, seed=2, knowledge=knowledge, truth=truth)
+    assert {k: v for k, v in old.to_dict().items() if k != "elapsed_s"} == \
+        {k: v for k, v in res.to_dict().items() if k != "elapsed_s"}
 
 
 def test_travel_from_a_population_directory(tmp_path, capsys):

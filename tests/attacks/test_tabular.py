@@ -10,11 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reidcheck.attacks.inputs import TableInput
 from reidcheck.attacks.tabular import KAnonymity, LDiversity, PopulationRisk, TCloseness
 from reidcheck.engine import get_engine
 from reidcheck.errors import InputError, UsageError
 from reidcheck.io import load_table
 from reidcheck.uniqueness import Histogram, population_uniqueness
+
+TBL = TableInput("tbl", "test table")
 
 ADULT_QI = ["sex", "age", "race", "marital-status", "education", "native-country", "workclass",
             "occupation", "salary-class"]
@@ -33,7 +36,7 @@ def _classes(df, qi):
 def test_kanonymity_equals_pandas_and_keeps_missing_values(df, k):
     engine = get_engine()
     load_table(engine, df)
-    res = KAnonymity(qi=["q1", "q2"], k=k).run(engine)
+    res = KAnonymity(qi=["q1", "q2"], k=k).run(engine, TBL)
     sizes = _classes(df, ["q1", "q2"]).size()
     per_record = _classes(df, ["q1", "q2"])["s"].transform("size")
     assert res.n_targets == len(df)                     # nothing dropped, missing QI values included
@@ -61,7 +64,7 @@ def test_ldiversity_equals_pandas(df, c):
         return max(l_ for l_ in range(1, len(f) + 1) if l_ == 1 or f[0] < c * f[l_ - 1:].sum())
 
     rec = groups.apply(recursive).min()
-    got = {v: LDiversity(qi="q1,q2", sensitive="s", variant=v, c=c).run(engine).extra["l"]
+    got = {v: LDiversity(qi="q1,q2", sensitive="s", variant=v, c=c).run(engine, TBL).extra["l"]
            for v in ("distinct", "entropy", "recursive")}
     assert got["distinct"] == distinct
     assert got["entropy"] == pytest.approx(entropy, abs=1e-6)
@@ -84,7 +87,7 @@ def test_tcloseness_equals_pandas(df):
 
     for ordered in (True, False):
         expected = _classes(df, ["q1", "q2"])["s"].apply(lambda s, o=ordered: dist(s, o)).max()
-        got = TCloseness(qi=["q1", "q2"], sensitive="s", ordered=ordered).run(engine).extra["t"]
+        got = TCloseness(qi=["q1", "q2"], sensitive="s", ordered=ordered).run(engine, TBL).extra["t"]
         assert got == pytest.approx(expected, abs=1e-6)
 
 
@@ -100,7 +103,7 @@ def test_population_uniqueness_reproduces_arx(shared_data, pi, expected):
     first four decimals (REFERENCES.md)."""
     engine = get_engine()
     load_table(engine, shared_data / "adult" / "adult.csv", delimiter=";")
-    res = PopulationRisk(qi=ADULT_QI, sampling_fraction=pi).run(engine)
+    res = PopulationRisk(qi=ADULT_QI, sampling_fraction=pi).run(engine, TBL)
     est = res.extra["population_uniqueness"]
     assert math.floor(est["dankar"] * 1e4) == math.floor(expected * 1e4), est
     assert est["dankar"] == pytest.approx(expected, abs=1e-9)
@@ -124,7 +127,7 @@ def test_sdcmicro_testdata_kanonymity(shared_data):
     engine = get_engine()
     info = load_table(engine, path)
     assert info["rows"] == 4580
-    res = KAnonymity(qi=qi, k=3).run(engine)
+    res = KAnonymity(qi=qi, k=3).run(engine, TBL)
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     sizes = df.groupby(qi).size()
     per_record = df.groupby(qi)["sex"].transform("size")
@@ -141,8 +144,27 @@ def test_bad_tabular_input(tmp_path):
     p.write_text("a,b\n1,2\n")
     load_table(engine, p)
     with pytest.raises(InputError, match="column 'c' not found"):
-        KAnonymity(qi="a,c").run(engine, source=str(p))
+        KAnonymity(qi="a,c").run(engine, TableInput("tbl", str(p)))
     with pytest.raises(UsageError, match="`qi`"):
         KAnonymity(qi="").validate()
     with pytest.raises(UsageError, match="`k`"):
         KAnonymity(qi="a", k=0).validate()
+
+
+def test_tabular_interface_and_baseline():
+    engine = get_engine()
+    load_table(engine, pd.DataFrame({"q": ["a", "a", "b", "c"], "s": ["x", "y", "x", "x"]}))
+    k = KAnonymity(qi="q", k=2).run(engine, TBL)
+    assert k.n_candidates == 4 and k.baseline_rate == 0.25           # a blind guess among the 4 records
+    assert k.params == KAnonymity(qi="q", k=2).params() == {"qi": ["q"], "k": 2}
+    assert PopulationRisk(qi="q").run(engine, TBL).baseline_rate == 0.25
+    assert LDiversity(qi="q", sensitive="s").run(engine, TBL).baseline_rate is None   # attribute disclosure
+    assert TCloseness(qi="q", sensitive="s").run(engine, TBL).baseline_rate is None
+    with pytest.raises(UsageError, match="`release`"):
+        KAnonymity(qi="q").run(engine, "tbl")
+    with pytest.raises(UsageError, match=r"Parameter `t` must be between 0 and 1\. Got 2"):
+        TCloseness(qi="q", sensitive="s", t=2).validate()
+    with pytest.raises(UsageError, match="`l`"):
+        LDiversity(qi="q", sensitive="s", l=0).validate()
+    with pytest.raises(TypeError):
+        KAnonymity("q")                                               # keyword-only

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reidcheck.attacks import HomeWork, TopN, Unicity, known_points_attack, unicity_curve
+from reidcheck.attacks import HomeWork, KnownPoints, TopN, Unicity, UnicityCurve, known_points_attack, unicity_curve
 from reidcheck.engine import get_engine
 from reidcheck.errors import UsageError
 from reidcheck.io import load_trajectories
@@ -79,8 +79,10 @@ def test_coarsening_never_increases_uniqueness_for_the_same_draw(df, seed, point
                           "site_id": np.arange(5) // 3, "district": "A", "province": "B"})
     engine = get_engine()
     inp = load_trajectories(engine, df, cells=cells)
-    results = {(tb, sp): known_points_attack(engine, inp, known, time_bin=tb, space=sp)
+    results = {(tb, sp): KnownPoints(time_bin=tb, space=sp).run(engine, inp, knowledge=known)
                for tb in ("1h", "2h") for sp in ("cell", "site", "district")}
+    wrapped = known_points_attack(engine, inp, known, time_bin="1h", space="cell")   # the thin wrapper
+    assert wrapped.n_unique == results[("1h", "cell")].n_unique
     fine = results[("1h", "cell")]
     for key, res in results.items():
         assert res.n_targets == fine.n_targets
@@ -164,9 +166,12 @@ def test_correct_reidentification_with_truth_map(small_population):
 def test_curve_reuses_targets_and_falls_with_resolution(small_population):
     engine = get_engine()
     inp = load_trajectories(engine, small_population.cdr, cells=small_population.cells, utc_offset_h=5)
-    curve = unicity_curve(engine, inp, max_points=4, resolutions=[("1h", "cell"), ("1d", "district")],
-                          targets=500, seed=2)
+    curve = UnicityCurve(max_points=4, resolutions=(("1h", "cell"), ("1d", "district")), targets=500,
+                         seed=2).run(engine, inp)
     assert len(curve) == 8
+    wrapped = unicity_curve(engine, inp, max_points=4, resolutions=[("1h", "cell"), ("1d", "district")],
+                            targets=500, seed=2)
+    assert [r.n_unique for r in wrapped] == [r.n_unique for r in curve]
     fine = [r.unique_rate["value"] for r in curve[:4]]
     coarse = [r.unique_rate["value"] for r in curve[4:]]
     assert fine == sorted(fine)               # more points, more unique (same targets, nested draws)
@@ -210,3 +215,31 @@ def test_closing_the_loop_with_the_generator(realism_population):
     for tb, sp in (("4h", "cell"), ("1h", "site"), ("1h", "grid:5km"), ("1h", "district")):
         coarse = Unicity(points=4, seed=1, time_bin=tb, space=sp).run(engine, inp)
         assert coarse.unique_rate["value"] < e4, (tb, sp, coarse.unique_rate)
+
+
+def test_interface_parameters_and_baseline(small_population):
+    """Every attack: keyword-only, frozen, parameters only; the baseline is 1 / users of the release."""
+    import dataclasses
+
+    from reidcheck.errors import UsageError
+
+    engine = get_engine()
+    inp = load_trajectories(engine, small_population.cdr, cells=small_population.cells, utc_offset_h=5)
+    users = int(small_population.cdr["subscriber_id"].nunique())
+    for attack in (Unicity(points=2, targets=200, seed=1), TopN(n=2), HomeWork(space="site")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            attack.seed = 3
+        with pytest.raises(TypeError):
+            type(attack)(2)                        # keyword-only
+        res = attack.run(engine, inp)
+        assert res.n_candidates == users and res.baseline_rate == pytest.approx(1 / users)
+        assert res.params == attack.params()
+        assert res.to_dict()["baseline_rate"] == res.baseline_rate
+    with pytest.raises(UsageError, match=r"Parameter `points` must be an integer between 1 and 10\. Got 0"):
+        Unicity(points=0).validate()
+    with pytest.raises(UsageError, match="`max_points`"):
+        UnicityCurve(max_points=11).validate()
+    with pytest.raises(UsageError, match="`space_tolerance_km`"):
+        Unicity(space_tolerance_km=-1).validate()
+    with pytest.raises(UsageError, match="`knowledge`"):
+        TopN().run(engine, inp, knowledge=inp)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from reidcheck.attacks.inputs import TableInput
 from reidcheck.attacks.tabular import KAnonymity, LDiversity
 from reidcheck.engine import get_engine
 from reidcheck.io import load_table
@@ -50,9 +51,9 @@ def test_k_and_l_equal_pycanon(shared_data, peers_python):
     engine = get_engine()
     load_table(engine, adult, delimiter=";")
     for case, peer in zip(CASES, theirs, strict=True):
-        k = KAnonymity(qi=case["qi"]).run(engine).extra["k"]
-        l_distinct = LDiversity(qi=case["qi"], sensitive=case["sensitive"]).run(engine).extra["l"]
-        l_entropy = LDiversity(qi=case["qi"], sensitive=case["sensitive"], variant="entropy").run(engine).extra["l"]
+        k = KAnonymity(qi=case["qi"]).run(engine, TableInput("tbl")).extra["k"]
+        l_distinct = LDiversity(qi=case["qi"], sensitive=case["sensitive"]).run(engine, TableInput("tbl")).extra["l"]
+        l_entropy = LDiversity(qi=case["qi"], sensitive=case["sensitive"], variant="entropy").run(engine, TableInput("tbl")).extra["l"]
         assert k == peer["k"], case
         assert l_distinct == peer["l"], case
         # pycanon reports entropy l rounded down to an integer; ours is exp(H) itself.
