@@ -99,9 +99,11 @@ def run(ctx) -> dict:
             ratio = (x["pycanon_s"] / x["ours_s"]) if x.get("pycanon_s") and x.get("ours_s") and \
                 not x.get("pycanon_timed_out") else None
             rows.append({"quantity": f"{chk} on {c['rows']:,} rows", "ours": f"{x['ours_s']:.2f} s (= {x['ours_value']})",
-                         "published": f"pycanon {x['pycanon_s']:.2f} s (= {x['pycanon_value']})"
-                         if not x.get("pycanon_timed_out") else "pycanon > 300 s",
-                         "agreement": (f"{ratio:.1f}× faster, same value" if ratio else "peer did not finish"),
+                         "published": "pycanon > 300 s" if x.get("pycanon_timed_out") else
+                         f"pycanon {x['pycanon_s']:.2f} s (= {x['pycanon_value']})" if x.get("pycanon_s") is not None
+                         else "pycanon not run (no .venv-peers: bash tasks.sh test)",
+                         "agreement": (f"{ratio:.1f}× faster, same value" if ratio else "peer did not finish"
+                                       if x.get("pycanon_s") is not None or x.get("pycanon_timed_out") else "no peer"),
                          "note": "pycanon 1.3.6 in its own environment (.venv-peers)"})
 
     from matplotlib.figure import Figure
@@ -117,7 +119,7 @@ def run(ctx) -> dict:
     for c in checks:
         for chk in ("k", "l", "t"):
             x = c.get(chk)
-            if x and not x.get("pycanon_timed_out"):
+            if x and not x.get("pycanon_timed_out") and x.get("pycanon_s") is not None:
                 labels.append(f"{chk} {c['rows'] // 1000}k")
                 ours_s.append(x["ours_s"])
                 peer_s.append(x["pycanon_s"])
