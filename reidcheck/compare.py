@@ -173,11 +173,6 @@ def run_comparison(engine, pop, plan: Plan | None = None, *, seed: int = 0, tabl
 
 
 # ----------------------------------------------------------------------------------------------
-def _risk(row: dict) -> dict | None:
-    a = row["attacks"]
-    return (a.get("unicity") or a.get("aggregate_exposure") or {}).get("unique_rate")
-
-
 def _fmt_rate(r: dict | None) -> str:
     if not r:
         return "n/a"

@@ -1,5 +1,5 @@
 """The rule registry: every audit rule is defined once, with a stable id (bandit's ``B102``; here
-``RC201``), and everything else reads it — the policy's defaults, ``--select``/``--skip``, the audit,
+``RC`` and three digits), and everything else reads it — the policy's defaults, ``--select``/``--skip``, the audit,
 the SARIF/JUnit/HTML/Markdown reports, ``reidcheck rules`` and the README table.
 
 A rule is a small function ``check(ctx, table, rule)`` decorated with ``@rule(...)`` in the module of its
