@@ -608,3 +608,46 @@ def read_population(path, table: str = "cdr") -> CanonicalTables:
             raise InputError(f"File '{manifest_path}': not a valid population manifest (JSON).") from None
     return CanonicalTables(cells=found["cells"], subscribers=found["subscribers"], travel=found["travel"],
                            params=params, **{table: found[table]})
+
+
+def load_frame(engine, path, *, delimiter: str | None = None) -> pd.DataFrame:
+    """A whole (small) table file as pandas, CSV values as text: releases, auxiliary tables and truth
+    maps of the linkage attack."""
+    load_table(engine, path, delimiter=delimiter, relation="__frame")
+    try:
+        return engine.query("SELECT * FROM __frame")
+    finally:
+        engine.drop("__frame")
+
+
+def load_pseudonyms(engine, path, column: str, *, delimiter: str | None = None) -> list[str]:
+    """The distinct non-null values of ``column`` of a table file, as text (the pseudonyms to reverse)."""
+    info = load_table(engine, path, delimiter=delimiter, relation="__pseudonyms")
+    try:
+        if column not in info["columns"]:
+            raise InputError(f"File '{info['file']}': column '{column}' not found; columns are "
+                             f"{column_list(info['columns'])}.")
+        q = engine.quote(column)
+        return engine.query(f"SELECT DISTINCT CAST({q} AS STRING) AS p FROM __pseudonyms")["p"].dropna().tolist()
+    finally:
+        engine.drop("__pseudonyms")
+
+
+def load_trips(engine, path, *, delimiter: str | None = None) -> pd.DataFrame:
+    """Trips abroad as (pid, country, month): a population directory's travel table (subscriber_id,
+    country, depart_date) or any table with columns pid, country, month."""
+    if Path(path).is_dir():
+        path, _, _ = resolve_input(path, "travel")
+    load_table(engine, path, delimiter=delimiter, relation="__trips")
+    try:
+        cols = set(engine.columns("__trips"))
+        if {"subscriber_id", "depart_date", "country"} <= cols:
+            sql = ("SELECT CAST(subscriber_id AS STRING) AS pid, country, CAST(depart_date AS STRING) AS month "
+                   "FROM __trips")
+        elif {"pid", "country", "month"} <= cols:
+            sql = "SELECT pid, country, month FROM __trips"
+        else:
+            raise InputError(f"File '{path}': a trips table needs columns pid, country, month.")
+        return engine.query(sql)
+    finally:
+        engine.drop("__trips")

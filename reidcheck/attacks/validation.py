@@ -63,3 +63,20 @@ def _check_columns(engine, relation: str, cols, source: str) -> None:
     for c in cols:
         if have and c not in have:
             raise InputError(f"File '{source}': column '{c}' not found; columns are {column_list(have)}.")
+
+
+def parse_ranges(text: str, name: str, limit: int) -> list[tuple[int, int]]:
+    """``300-309,320`` → [(300, 309), (320, 320)]: numbers or inclusive ranges, each within [0,
+    ``limit``], checked before anything is enumerated (UsageError naming the option ``--name``)."""
+    out = []
+    try:
+        for part in str(text).split(","):
+            a, _, b = part.strip().partition("-")
+            lo, hi = int(a), int(b or a)
+            if not 0 <= lo <= hi <= limit:
+                raise ValueError
+            out.append((lo, hi))
+    except ValueError:
+        raise UsageError(f"Option `--{name}` must be numbers or ranges LO-HI with 0 <= LO <= HI <= {limit:,} "
+                         f"(e.g. 300-309,320). Got {str(text)[:40]!r} instead.") from None
+    return out

@@ -1,0 +1,11 @@
+"""The ``reidcheck`` command line: parses arguments, calls the library, renders results.
+
+Exit codes: 0 success, 1 policy violated (later commands), 2 usage or input error. Errors are one
+line on stderr (``reidcheck: error: ...``); stdout carries only the requested output.
+"""
+
+from . import attack, commands  # noqa: F401  (they register their commands on the app)
+from .app import app
+from .run import main
+
+__all__ = ["app", "main"]

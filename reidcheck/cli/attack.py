@@ -1,0 +1,319 @@
+"""``reidcheck attack NAME``: one attack on one input, its result as JSON or a terminal table."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import InputError, UsageError
+
+from .app import app
+from .common import _emit, _guard, _output_file, _seed
+
+
+attack_app = typer.Typer(no_args_is_help=True, help="Run one re-identification attack and report its result.")
+app.add_typer(attack_app, name="attack")
+
+_INPUT_HELP = "A population directory (uses its cdr table and cells) or a CSV/Parquet file."
+_MAPPING_HELP = ("Columns of a non-canonical file: user=COL,time=COL and place=COL or lat=COL,lon=COL "
+                 "[,time_unit=s|ms|us]; or a preset: gowalla.")
+
+
+def _load(engine_name: str, input_path: Path, mapping: Optional[str], table: str, cells: Optional[Path],
+          utc_offset: Optional[float]):
+    from ..engine import get_engine
+    from ..io import load_trajectories
+
+    engine = get_engine(engine_name)
+    inp = load_trajectories(engine, input_path, mapping, table=table, cells=cells, utc_offset_h=utc_offset)
+    return engine, inp
+
+
+def _attack_once(attack, input_path, mapping, table, cells, utc_offset, engine, json_path, quiet) -> None:
+    """Validate ``attack``, load the input, run, and emit the result."""
+    attack.validate()
+    eng, inp = _guard(lambda: _load(engine, input_path, mapping, table, cells, utc_offset))
+    _emit([_guard(lambda: attack.run(eng, inp))], json_path, quiet)
+
+
+_common = {
+    "mapping": typer.Option(None, "--mapping", help=_MAPPING_HELP),
+    "table": typer.Option("cdr", "--table", help="Table of a population directory: cdr or pings."),
+    "cells": typer.Option(None, "--cells", help="Cells table (cell_id, lat, lon[, site_id, district, province])."),
+    "utc_offset": typer.Option(None, "--utc-offset", help="Local time = UTC + this many hours "
+                                                         "(default: 5 for generated populations, else 0)."),
+    "json": typer.Option(None, "--json", help="Write the JSON result to PATH, or to stdout with '-'.",
+                         callback=_output_file),
+    "engine": typer.Option("duckdb", "--engine", help="Engine: duckdb, or spark (pip install -e '.[spark]'; master from --spark-master)."),
+    "quiet": typer.Option(False, "--quiet", "-q", help="No terminal table."),
+}
+
+
+@attack_app.command("unicity")
+def attack_unicity(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
+    points: int = typer.Option(4, "--points", "-p", help="Points the adversary knows (1-10)."),
+    time_bin: str = typer.Option("1h", "--time-bin", help="15min, 1h, 4h, 1d, 1w or how (hour of week)."),
+    space: str = typer.Option("cell", "--space", help="cell, site, district, province or grid:<size>."),
+    targets: str = typer.Option("10000", "--targets", help="Number of targets, or all."),
+    seed: int = typer.Option(0, "--seed", callback=_seed),
+    time_tolerance: int = typer.Option(0, "--time-tolerance", help="Adversary knows times within ± bins."),
+    space_tolerance_km: float = typer.Option(0.0, "--space-tolerance-km", help="... and places within km."),
+    mapping: Optional[str] = _common["mapping"], table: str = _common["table"],
+    cells: Optional[Path] = _common["cells"], utc_offset: Optional[float] = _common["utc_offset"],
+    json_path: Optional[str] = _common["json"], engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """de Montjoye unicity: share of targets singled out by POINTS known (time bin, place) points."""
+    from ..attacks import Unicity
+
+    attack = Unicity(points=points, time_bin=time_bin, space=space, targets=targets, seed=seed,
+                     time_tolerance=time_tolerance, space_tolerance_km=space_tolerance_km)
+    _attack_once(attack, input_path, mapping, table, cells, utc_offset, engine, json_path, quiet)
+
+
+@attack_app.command("unicity-curve")
+def attack_unicity_curve(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
+    max_points: int = typer.Option(5, "--max-points", help="ε_p for p = 1..this."),
+    resolution: list[str] = typer.Option(["1h,cell"], "--resolution",
+                                         help="TIME_BIN,SPACE; repeat for several (e.g. --resolution 1d,district)."),
+    targets: str = typer.Option("10000", "--targets", help="Number of targets, or all."),
+    seed: int = typer.Option(0, "--seed", callback=_seed),
+    mapping: Optional[str] = _common["mapping"], table: str = _common["table"],
+    cells: Optional[Path] = _common["cells"], utc_offset: Optional[float] = _common["utc_offset"],
+    json_path: Optional[str] = _common["json"], engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """Unicity ε_p for p = 1..MAX_POINTS at several resolutions, reusing one index per resolution."""
+    from ..attacks import UnicityCurve
+
+    pairs = []
+    for r in resolution:
+        tb, _, sp = r.partition(",")
+        if not sp:
+            raise UsageError(f"Option `--resolution` must be TIME_BIN,SPACE (e.g. 1h,cell). Got {r!r} instead.")
+        pairs.append((tb.strip(), sp.strip()))
+    attack = UnicityCurve(max_points=max_points, resolutions=tuple(pairs), targets=targets, seed=seed)
+    attack.validate()
+    eng, inp = _guard(lambda: _load(engine, input_path, mapping, table, cells, utc_offset))
+    _emit(_guard(lambda: attack.run(eng, inp)), json_path, quiet)
+
+
+@attack_app.command("topn")
+def attack_topn(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
+    n: int = typer.Option(2, "--n", help="Top-N places (1-3)."),
+    space: str = typer.Option("cell", "--space", help="cell, site, district, province or grid:<size>."),
+    ordered: bool = typer.Option(False, "--ordered", help="Compare the ranked tuple instead of the set."),
+    mapping: Optional[str] = _common["mapping"], table: str = _common["table"],
+    cells: Optional[Path] = _common["cells"], utc_offset: Optional[float] = _common["utc_offset"],
+    json_path: Optional[str] = _common["json"], engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """Zang & Bolot: anonymity sets of each user's top-N places."""
+    from ..attacks import TopN
+
+    attack = TopN(n=n, space=space, ordered=ordered)
+    _attack_once(attack, input_path, mapping, table, cells, utc_offset, engine, json_path, quiet)
+
+
+@attack_app.command("homework")
+def attack_homework(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
+    space: str = typer.Option("cell", "--space", help="cell, site, district, province or grid:<size>."),
+    workdays: str = typer.Option("0-4", "--workdays", help="Workdays, Monday = 0 (e.g. 0-4, 0-5)."),
+    mapping: Optional[str] = _common["mapping"], table: str = _common["table"],
+    cells: Optional[Path] = _common["cells"], utc_offset: Optional[float] = _common["utc_offset"],
+    json_path: Optional[str] = _common["json"], engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """Golle & Partridge: anonymity set of each user's (home, work) pair."""
+    from ..attacks import HomeWork
+
+    attack = HomeWork(space=space, workdays=workdays)
+    _attack_once(attack, input_path, mapping, table, cells, utc_offset, engine, json_path, quiet)
+
+
+def _table_check(attack, input_path: Path, delimiter: Optional[str], engine: str, json_path, quiet) -> None:
+    from ..attacks.inputs import TableInput
+    from ..engine import get_engine
+    from ..io import load_table
+
+    attack.validate()
+    eng = get_engine(engine)
+    info = _guard(lambda: load_table(eng, input_path, delimiter=delimiter))
+    _emit([_guard(lambda: attack.run(eng, TableInput.loaded(info, "tbl")))], json_path, quiet)
+
+
+_QI = typer.Option(..., "--qi", help="Quasi-identifier columns, comma-separated.")
+_SENSITIVE = typer.Option(..., "--sensitive", help="The sensitive attribute's column.")
+_DELIM = typer.Option(None, "--delimiter", help="CSV delimiter (detected when omitted).")
+
+
+@attack_app.command("kanon")
+def attack_kanon(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="A CSV or Parquet table."),
+    qi: str = _QI, k: int = typer.Option(5, "--k", help="Classes smaller than this count as violations."),
+    delimiter: Optional[str] = _DELIM, json_path: Optional[str] = _common["json"],
+    engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """k-anonymity: smallest equivalence class, records below k, prosecutor/journalist/marketer risk."""
+    from ..attacks.tabular import KAnonymity
+
+    _table_check(KAnonymity(qi=qi, k=k), input_path, delimiter, engine, json_path, quiet)
+
+
+@attack_app.command("ldiv")
+def attack_ldiv(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="A CSV or Parquet table."),
+    qi: str = _QI, sensitive: str = _SENSITIVE,
+    l_value: float = typer.Option(2, "--l", help="Classes below this l count as violations."),
+    variant: str = typer.Option("distinct", "--variant", help="distinct, entropy or recursive."),
+    c: float = typer.Option(2.0, "--c", help="c of recursive (c, l)-diversity."),
+    delimiter: Optional[str] = _DELIM, json_path: Optional[str] = _common["json"],
+    engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """l-diversity of the sensitive attribute within each equivalence class."""
+    from ..attacks.tabular import LDiversity
+
+    _table_check(LDiversity(qi=qi, sensitive=sensitive, l=l_value, variant=variant, c=c), input_path, delimiter,
+                 engine, json_path, quiet)
+
+
+@attack_app.command("tclose")
+def attack_tclose(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="A CSV or Parquet table."),
+    qi: str = _QI, sensitive: str = _SENSITIVE,
+    t: float = typer.Option(0.2, "--t", help="Classes farther than this count as violations."),
+    ordered: Optional[bool] = typer.Option(None, "--ordered/--categorical",
+                                           help="Ordered EMD or equal distance (default: ordered if numeric)."),
+    delimiter: Optional[str] = _DELIM, json_path: Optional[str] = _common["json"],
+    engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """t-closeness: distance of each class's sensitive distribution from the table's."""
+    from ..attacks.tabular import TCloseness
+
+    _table_check(TCloseness(qi=qi, sensitive=sensitive, t=t, ordered=ordered), input_path, delimiter, engine,
+                 json_path, quiet)
+
+
+@attack_app.command("risk")
+def attack_risk(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="A CSV or Parquet table (a sample)."),
+    qi: str = _QI,
+    sampling_fraction: float = typer.Option(1.0, "--sampling-fraction", help="Sample size / population size."),
+    delimiter: Optional[str] = _DELIM, json_path: Optional[str] = _common["json"],
+    engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """Population uniqueness (Zayatz, Pitman, SNB; Dankar's rule) and prosecutor risk."""
+    from ..attacks.tabular import PopulationRisk
+
+    _table_check(PopulationRisk(qi=qi, sampling_fraction=sampling_fraction), input_path, delimiter, engine,
+                 json_path, quiet)
+
+
+@attack_app.command("hash-reversal")
+def attack_hash_reversal(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="A CSV or Parquet table with pseudonyms."),
+    column: str = typer.Option(..., "--column", help="The pseudonym column."),
+    prefixes: str = typer.Option("300-309,320-329", "--prefixes",
+                                 help="Mobile prefixes to enumerate: list or ranges (default: Jazz's)."),
+    serials: str = typer.Option("0-9999999", "--serials", help="Serial range LO-HI (inclusive) within a prefix."),
+    kind: str = typer.Option("msisdn", "--kind", help="msisdn, or cnic (then give --heads)."),
+    heads: Optional[str] = typer.Option(None, "--heads", help="CNIC 5-digit heads to enumerate, e.g. 35202,35201."),
+    forms: Optional[str] = typer.Option(None, "--forms",
+                                        help="Written forms: e164,intl,national (msisdn) or dashed,plain (cnic)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Processes (default: up to 2 cores)."),
+    reveal: bool = typer.Option(False, "--reveal", help="Put the reversed numbers in the JSON (personal data!)."),
+    compare: Optional[Path] = typer.Option(None, "--compare",
+                                           help="A second release (same column): are pseudonyms stable across them?"),
+    delimiter: Optional[str] = _DELIM, json_path: Optional[str] = _common["json"],
+    engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """Reverse unsalted MD5/SHA-1/SHA-256 pseudonyms of phone numbers (or CNICs of given areas) by enumeration."""
+    import warnings
+
+    from ..attacks.inputs import PseudonymInput
+    from ..attacks.pseudonyms import HashReversal
+    from ..attacks.validation import parse_ranges
+    from ..engine import get_engine
+    from ..errors import PrivacyLeakWarning
+    from ..io import load_pseudonyms
+
+    lo_hi = parse_ranges(serials, "serials", 9_999_999)
+    if len(lo_hi) != 1:
+        raise UsageError("Option `--serials` takes one range LO-HI.")
+    pfx = sorted({p for lo, hi in parse_ranges(prefixes, "prefixes", 999) for p in range(lo, hi + 1)})
+    attack = HashReversal(prefixes=tuple(pfx) if kind == "msisdn" else (),
+                          forms=tuple(f.strip() for f in forms.split(",")) if forms else None,
+                          serial_lo=lo_hi[0][0], serial_hi=lo_hi[0][1] + 1, workers=workers, kind=kind,
+                          heads=tuple(h.strip() for h in heads.split(",")) if heads else (), reveal=reveal)
+    attack.validate()
+    eng = get_engine(engine)
+    values = _guard(lambda: load_pseudonyms(eng, input_path, column, delimiter=delimiter))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PrivacyLeakWarning)
+        result = attack.run(eng, PseudonymInput.of(values, source=str(input_path)))
+    leaks = [str(w.message) for w in caught if issubclass(w.category, PrivacyLeakWarning)]
+    for w in caught:
+        if not issubclass(w.category, PrivacyLeakWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if compare is not None:
+        from dataclasses import replace
+
+        from ..attacks.pseudonyms import linkability
+
+        link = linkability(values, _guard(lambda: load_pseudonyms(eng, compare, column, delimiter=delimiter)))
+        result = replace(result, extra={**result.extra, "linkability": link})
+    _emit([result], json_path, quiet)
+    for message in leaks:   # once the output is written: one line on stderr, never a traceback
+        print(f"reidcheck: warning: {message}", file=sys.stderr)
+
+
+@attack_app.command("linkage")
+def attack_linkage(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="The release: a CSV or Parquet table."),
+    auxiliary: Path = typer.Option(..., "--auxiliary", help="The outsider's table (identities + shared QIs)."),
+    qi: str = _QI,
+    release_id: str = typer.Option("pid", "--release-id", help="The release's pseudonym column."),
+    target_id: str = typer.Option("subscriber_id", "--target-id", help="The auxiliary table's identity column."),
+    truth: Optional[Path] = typer.Option(None, "--truth", help="Truth map (columns pid, uid) to score correctness."),
+    delimiter: Optional[str] = _DELIM, json_path: Optional[str] = _common["json"],
+    engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """Link an auxiliary table to a release on shared QIs (ranges and * in the release are honoured)."""
+    from ..attacks.linkage import Linkage
+    from ..engine import get_engine
+    from ..io import load_frame
+
+    attack = Linkage(qi=qi, release_id=release_id, target_id=target_id)
+    attack.validate()
+    eng = get_engine(engine)
+    rel = _guard(lambda: load_frame(eng, input_path, delimiter=delimiter))
+    aux = _guard(lambda: load_frame(eng, auxiliary, delimiter=delimiter))
+    tr = _guard(lambda: load_frame(eng, truth, delimiter=delimiter)) if truth is not None else None
+    if tr is not None and not {"pid", "uid"} <= set(tr.columns):
+        raise InputError(f"File '{truth}': the truth map needs columns 'pid' and 'uid'.")
+    _emit([_guard(lambda: attack.run(eng, rel, knowledge=aux, truth=tr))], json_path, quiet)
+
+
+@attack_app.command("travel")
+def attack_travel(
+    input_path: Path = typer.Argument(..., metavar="INPUT",
+                                      help="Trips (columns pid, country, month) or a population directory."),
+    known_trips: int = typer.Option(1, "--known-trips", help="Trips the adversary knows (1-10)."),
+    targets: str = typer.Option("all", "--targets", help="Number of targets, or all."),
+    seed: int = typer.Option(0, "--seed", callback=_seed),
+    delimiter: Optional[str] = _DELIM, json_path: Optional[str] = _common["json"],
+    engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """Uniqueness of travellers given some of their trips (country, month)."""
+    from ..attacks import TravelLinkage
+    from ..engine import get_engine
+    from ..io import load_trips
+
+    attack = TravelLinkage(known_trips=known_trips, targets=targets, seed=seed)
+    attack.validate()
+    eng = get_engine(engine)
+    trips = _guard(lambda: load_trips(eng, input_path, delimiter=delimiter))
+    _emit([_guard(lambda: attack.run(eng, trips))], json_path, quiet)
