@@ -16,14 +16,12 @@ possible, the row; they never quote values.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .engine import sql_string
 from .errors import InputError, ReidcheckError, UsageError
 from .redact import check_header, column_list, headerless, scrub
 

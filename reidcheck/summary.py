@@ -181,3 +181,16 @@ def print_rules(rules, console=None) -> None:
             default += "; " + ", ".join(shown)
         t.add_row(r.id, r.name, escape(r.title), ", ".join(r.kinds) or "attack only", escape(default))
     console.print(t)
+
+
+def rules_markdown(rules) -> str:
+    """The registry as the README's Markdown table (``reidcheck rules --markdown``)."""
+    def default(r) -> str:
+        shown = [f"{k}={v}" for k, v in r.params.items() if v is not None]
+        return f"{r.metric} {r.op} {r.threshold:g}" + (f" ({', '.join(shown)})" if shown else "")
+
+    lines = ["| rule | name | applies to | default threshold | adversary |", "|---|---|---|---|---|"]
+    for r in rules:
+        lines.append(f"| {r.id} | {r.name} | {', '.join(r.kinds) or '`reidcheck attack` only'} | {default(r)} | "
+                     f"{r.adversary} |")
+    return "\n".join(lines) + "\n"

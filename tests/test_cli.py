@@ -232,3 +232,13 @@ def test_each_rule_id_is_written_in_one_source_file():
     for rid in rules.ids():
         where = [p.relative_to(root).as_posix() for p in root.rglob("*.py") if re.search(rid, p.read_text())]
         assert len(where) == 1 and where[0].startswith("rules/"), (rid, where)
+
+
+def test_readme_rules_table_is_the_registry(capsys):
+    """The README's rule table is `reidcheck rules --markdown`, so docs and registry cannot drift."""
+    from pathlib import Path
+
+    assert main(["rules", "--markdown"]) == 0
+    table = capsys.readouterr().out
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert table in readme

@@ -31,3 +31,17 @@ def test_demo_writes_the_whole_job(tmp_path, capsys):
     (other / "keep.txt").write_text("mine")
     assert main(["demo", "--out", str(other), "-q"]) == 2
     assert (other / "keep.txt").read_text() == "mine"
+
+
+def test_run_demo_is_callable_from_python(tmp_path):
+    """The demo is library code: `reidcheck.demo.run_demo` does the whole job without the CLI."""
+    from reidcheck.demo import DEMO_RELEASES, run_demo
+
+    steps = []
+    res = run_demo(tmp_path / "d", subscribers=300, days=2, seed=2, progress=steps.append)
+    assert set(res["reports"]) == {name for name, _, _ in DEMO_RELEASES}
+    assert res["reports"]["1-naive-hash"]["verdict"] == "fail" and (tmp_path / "d" / "report.html").is_file()
+    assert any(s.startswith("auditing") for s in steps)
+    config = tmp_path / "d" / "reidcheck.toml"
+    assert res["reports"]["2-keyed-hash"]["reproduce"] == (f"reidcheck audit {tmp_path / 'd' / 'releases' / '2-keyed-hash'}"
+                                                           f" --config {config}")

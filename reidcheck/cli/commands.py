@@ -283,10 +283,17 @@ def audit(
 
 
 @app.command("rules")
-def list_rules(json_out: bool = typer.Option(False, "--json", help="The registry as JSON on stdout.")) -> None:
+def list_rules(json_out: bool = typer.Option(False, "--json", help="The registry as JSON on stdout."),
+               markdown: bool = typer.Option(False, "--markdown", help="The registry as the README's Markdown table.")
+               ) -> None:
     """The rule registry: id, name, title, the table kinds it applies to and its default threshold."""
     from .. import rules
 
+    if markdown:
+        from ..summary import rules_markdown
+
+        sys.stdout.write(rules_markdown(rules.all_rules()))
+        return
     if json_out:
         import json
 

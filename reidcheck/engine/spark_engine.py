@@ -152,6 +152,21 @@ def _is_spark_error(exc: Exception) -> bool:
     return type(exc).__module__.split(".")[0] in ("pyspark", "py4j")
 
 
+@contextlib.contextmanager
+def _spark_call(what: str):
+    """One engine operation: pyspark's warnings to the log, and a Spark error as one InputError saying
+    what could not be done (``_failure``); our own errors pass as they are."""
+    with _pyspark_warnings():
+        try:
+            yield
+        except ReidcheckError:
+            raise
+        except Exception as exc:
+            if _is_spark_error(exc):
+                raise _failure(exc, what) from None
+            raise
+
+
 class SparkEngine:
     name = "spark"
     quote = staticmethod(quote_backtick)
@@ -217,15 +232,8 @@ class SparkEngine:
         return spark
 
     def register(self, name: str, source, materialize: bool = True) -> None:
-        with _pyspark_warnings():
-            try:
-                self._register(name, source, materialize)
-            except ReidcheckError:
-                raise
-            except Exception as exc:
-                if _is_spark_error(exc):
-                    raise _failure(exc, f"register '{name}'") from None
-                raise
+        with _spark_call(f"register '{name}'"):
+            self._register(name, source, materialize)
 
     def _register(self, name: str, source, materialize: bool) -> None:
         spark = self.spark
@@ -278,26 +286,19 @@ class SparkEngine:
         DuckDB), else with inferred types; ``names`` for a file without a header. Cached (read once)
         with ``materialize``."""
         path = str(path)
-        with _pyspark_warnings():
-            try:
-                self.drop(name)
-                if dialect is None:
-                    df = self.spark.read.parquet(path)
-                else:
-                    df = (self.spark.read.options(**self._csv_options(path, dialect))
-                          .option("inferSchema", not text).csv(path))
-                    if names:
-                        df = df.toDF(*names)
-                if materialize:
-                    df = df.cache()
-                    self._cached.add(name)
-                df.createOrReplaceTempView(name)
-            except ReidcheckError:
-                raise
-            except Exception as exc:
-                if _is_spark_error(exc):
-                    raise _failure(exc, f"read '{path}'") from None
-                raise
+        with _spark_call(f"read '{path}'"):
+            self.drop(name)
+            if dialect is None:
+                df = self.spark.read.parquet(path)
+            else:
+                df = (self.spark.read.options(**self._csv_options(path, dialect))
+                      .option("inferSchema", not text).csv(path))
+                if names:
+                    df = df.toDF(*names)
+            if materialize:
+                df = df.cache()
+                self._cached.add(name)
+            df.createOrReplaceTempView(name)
 
     def epoch_seconds_sql(self, col: str, col_type: str) -> str:
         """Epoch seconds (BIGINT) of a timestamp, date or text column; the session zone is UTC, so
@@ -314,20 +315,10 @@ class SparkEngine:
             self.spark.catalog.dropTempView(name)
 
     def query(self, sql: str) -> pd.DataFrame:
-        with _pyspark_warnings():
-            try:
-                return self.spark.sql(sql).toPandas()
-            except Exception as exc:
-                if _is_spark_error(exc):
-                    raise _failure(exc, "run a query") from None
-                raise
+        with _spark_call("run a query"):
+            return self.spark.sql(sql).toPandas()
 
     def columns(self, name: str) -> dict[str, str]:
-        with _pyspark_warnings():
-            try:
-                return {f.name: _TYPES.get(f.dataType.simpleString(), f.dataType.simpleString().upper())
-                        for f in self.spark.table(name).schema.fields}
-            except Exception as exc:
-                if _is_spark_error(exc):
-                    raise _failure(exc, f"read the columns of '{name}'") from None
-                raise
+        with _spark_call(f"read the columns of '{name}'"):
+            return {f.name: _TYPES.get(f.dataType.simpleString(), f.dataType.simpleString().upper())
+                    for f in self.spark.table(name).schema.fields}
