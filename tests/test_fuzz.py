@@ -778,14 +778,14 @@ def test_generate(base, capfd, data):
 # 9. Interrupted at any point: exit 130, nothing written
 
 INTERRUPT_AT = {
-    "audit": ["reidcheck.io.write_text_atomic", "os.replace", "reidcheck.report.html.render_html",
+    "audit": ["reidcheck.io.write_files", "os.replace", "reidcheck.report.html.render_html",
               "reidcheck.report.sarif.render_sarif", "reidcheck.attacks.Unicity.run",
-              "reidcheck.audit.Auditor.identifiers", "reidcheck.audit.load_table", "reidcheck.audit.load_trajectories"],
+              "reidcheck.audit.Audit.judge_table", "reidcheck.audit.load_table", "reidcheck.audit.load_trajectories"],
     "anonymize": ["pyarrow.parquet.write_table", "os.replace", "shutil.rmtree", "pathlib.Path.write_text",
                   "reidcheck.anonymize.release.Release.publish"],
     "generate": ["os.replace", "pyarrow.parquet.write_table", "pyarrow.parquet.ParquetWriter.write_table",
                  "os.chmod"],
-    "unicity": ["reidcheck.io.write_text_atomic", "os.replace", "reidcheck.attacks.Unicity.run", "os.fdopen"],
+    "unicity": ["reidcheck.io.write_files", "os.replace", "reidcheck.attacks.Unicity.run", "os.fdopen"],
 }
 
 
