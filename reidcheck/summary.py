@@ -113,17 +113,16 @@ def print_comparison(comp, console: Console | None = None) -> None:
     console = console or Console(width=None if sys.stdout.isatty() else 180)
     p = comp.plan.points
     t = Table(title=f"Privacy–utility comparison (ε_{p}: share of targets singled out by {p} points)")
-    for col in ("release", f"ε_{p} [95% CI]", "correct", "hash reversed", "k", "records kept",
-                "spatial err km", "temporal err min", "count err", "OD err"):
-        t.add_column(col, no_wrap=True, overflow="ellipsis" if col == "release" else "fold",
-                     max_width=34 if col == "release" else None)
+    cols = ("release", f"ε_{p} [95% CI]", "correct", "hash reversed", "k", "records kept", "spatial err km",
+            "temporal err min", "count err", "OD err")
+    rows = []
     for row in comp.rows:
         a, u = row["attacks"], row["utility"]
         r = (a.get("unicity") or a.get("aggregate_exposure"))
         ur, cr = r["unique_rate"], r["correct_rate"]
         hr = a.get("hash_reversal")
         rs = hr.get("reversed_in_slice") if hr else None
-        t.add_row(row["name"], f"{ur['value']:.3f} [{ur['ci'][0]:.3f}, {ur['ci'][1]:.3f}]" if ur else "-",
+        rows.append((row["name"], f"{ur['value']:.3f} [{ur['ci'][0]:.3f}, {ur['ci'][1]:.3f}]" if ur else "-",
                   f"{cr['value']:.3f}" if cr else "-",
                   (f"{rs['value']:.0%} (plan ≈ {hr['full_plan_hours_estimate']:.2f} h)" if rs else "-"),
                   str(a["kanon"]["k"]) if a.get("kanon") else "-",
@@ -131,7 +130,15 @@ def print_comparison(comp, console: Console | None = None) -> None:
                   f"{u['spatial_error_km']['mean']:.2f}" if u.get("spatial_error_km") else "-",
                   f"{u['temporal_error_min']['mean']:.0f}" if u.get("temporal_error_min") else "-",
                   f"{u['count_error']:.2f}" if u.get("count_error") is not None else "-",
-                  f"{u['od_error']:.2f}" if u.get("od_error") is not None else "-")
+                  f"{u['od_error']:.2f}" if u.get("od_error") is not None else "-"))
+    # Numbers and headers are never cut (a truncated "10" would read "1"): every column but the release
+    # name is at least as wide as its header and its widest value; the name gives way first.
+    for i, col in enumerate(cols):
+        widest = max([len(col)] + [len(r[i]) for r in rows])
+        t.add_column(col, no_wrap=True, overflow="ellipsis" if i == 0 else "fold",
+                     min_width=None if i == 0 else widest, max_width=34 if i == 0 else None)
+    for r in rows:
+        t.add_row(*r)
     console.print(t)
 
 

@@ -127,3 +127,26 @@ def test_cli_anonymize_and_compare(tmp_path, capsys):
     plan.write_text('[[release]]\nname = "broken"\nstrategies = ["geo-noise:epsilon=1", "topn:n=2"]\n')
     assert main(["compare", str(pop), "--plan", str(plan), "--json", str(tmp_path / "x.json"), "-q"]) == 2
     assert "Release 'broken'" in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+
+
+def test_terminal_table_never_cuts_a_number_or_a_header():
+    """A narrow terminal shortens release names only: headers, intervals and k stay whole."""
+    import io
+    import json
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from reidcheck.summary import print_comparison
+
+    doc = json.loads((Path(__file__).parent / "golden" / "compare.json").read_text())["output"]
+    comp = SimpleNamespace(plan=SimpleNamespace(points=doc["plan"]["points"]), rows=doc["releases"])
+    buf = io.StringIO()
+    print_comparison(comp, Console(file=buf, width=100, color_system=None))
+    text = buf.getvalue()
+    for header in ("correct", "records kept", "spatial err km", "temporal err min", "OD err"):
+        assert header in text, header
+    for row in doc["releases"]:
+        rate = (row["attacks"].get("unicity") or row["attacks"]["aggregate_exposure"])["unique_rate"]
+        assert f"[{rate['ci'][0]:.3f}, {rate['ci'][1]:.3f}]" in text
