@@ -131,15 +131,16 @@ def print_comparison(comp, console: Console | None = None) -> None:
                   f"{u['temporal_error_min']['mean']:.0f}" if u.get("temporal_error_min") else "-",
                   f"{u['count_error']:.2f}" if u.get("count_error") is not None else "-",
                   f"{u['od_error']:.2f}" if u.get("od_error") is not None else "-"))
-    # Numbers and headers are never cut (a truncated "10" would read "1"): every column but the release
-    # name is at least as wide as its header and its widest value; the name gives way first.
+    # Numbers are never cut (a truncated "10" would read "1"): every column but the release name is at
+    # least as wide as its widest value and its longest header word; headers wrap at spaces, the name
+    # gives way first, and a table wider than the terminal is wrapped by it, never cropped.
     for i, col in enumerate(cols):
-        widest = max([len(col)] + [len(r[i]) for r in rows])
-        t.add_column(col, no_wrap=True, overflow="ellipsis" if i == 0 else "fold",
+        widest = max([len(w) for w in col.split()] + [len(r[i]) for r in rows])
+        t.add_column(col, no_wrap=i == 0, overflow="ellipsis" if i == 0 else "fold",
                      min_width=None if i == 0 else widest, max_width=34 if i == 0 else None)
     for r in rows:
         t.add_row(*r)
-    console.print(t)
+    console.print(t, crop=False)
 
 
 def print_audit(report: dict, console: Console | None = None) -> None:
