@@ -147,6 +147,19 @@ def savefig(fig, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def skipped(ctx, name: str, note: str, params: dict | None = None) -> dict:
+    """A reproduction that cannot run here (its data or peer tools are absent): one log line, a figure
+    saying so (``NAME.png`` exists whatever ran) and a single "skipped" row giving the reason."""
+    from matplotlib.figure import Figure
+
+    ctx.log(f"{name} skipped: {note}")
+    fig = Figure(figsize=(7, 1.2))
+    fig.text(0.5, 0.5, f"{name} skipped: {note}", ha="center", va="center", wrap=True, fontsize=8)
+    savefig(fig, ctx.out / f"{name}.png")
+    return {"params": dict(params or {}), "figures": {},
+            "rows": [{"quantity": name, "ours": "skipped", "published": "", "agreement": "", "note": note}]}
+
+
 def pct(x: float | None, digits: int = 1) -> str:
     return "n/a" if x is None else f"{100 * x:.{digits}f}%"
 

@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import savefig
+from . import savefig, skipped
 
 NAME = "peers"
 TITLE = "Speed against scikit-mobility and pycanon"
@@ -48,16 +48,8 @@ def _script(bench: Path, name: str, args: list[str], out: Path, log) -> dict:
 
 
 def _skipped(ctx) -> dict:
-    note = ("the peer scripts (benchmarks/attacks_*.py) are not here: run from the source checkout "
-            "or set REIDCHECK_BENCHMARKS to its benchmarks/ folder")
-    ctx.log(f"peers skipped: {note}")
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7, 1.2))
-    fig.text(0.5, 0.5, "peers skipped: the peer scripts of benchmarks/ are not available", ha="center", va="center")
-    savefig(fig, ctx.out / f"{NAME}.png")
-    return {"params": {"quick": ctx.quick}, "figures": {},
-            "rows": [{"quantity": "peers", "ours": "skipped", "published": "", "agreement": "", "note": note}]}
+    return skipped(ctx, NAME, "the peer scripts (benchmarks/attacks_*.py) are not here: run from the source "
+                              "checkout or set REIDCHECK_BENCHMARKS to its benchmarks/ folder", {"quick": ctx.quick})
 
 
 def run(ctx) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import rate_text, savefig
+from . import rate_text, savefig, skipped
 
 NAME = "realdata"
 TITLE = "Unicity on real check-ins and GPS traces; risk table of adult.csv"
@@ -37,10 +37,8 @@ def run(ctx) -> dict:
     from ..io import load_table, load_trajectories
 
     if ctx.shared_data is None:
-        note = "no real data: set REIDCHECK_SHARED_DATA (or run beside ../shared/data of the checkout)"
-        ctx.log(f"realdata skipped: {note}")
-        return {"params": {}, "figures": {}, "rows": [{"quantity": "real data", "ours": "skipped", "published": "",
-                                                        "agreement": "", "note": note}]}
+        return skipped(ctx, NAME, "no real data: set REIDCHECK_SHARED_DATA (or run beside ../shared/data of the "
+                                  "checkout)")
     engine = get_engine("duckdb")
     gw = pd.read_csv(ctx.shared_data / "gowalla_nyc_checkins.tsv.gz", sep="\t", header=None,
                      names=["user", "time", "lat", "lon", "place"])
