@@ -86,12 +86,9 @@ def _emit(results, json_path: Optional[str], quiet: bool) -> None:
         sys.stdout.write(text)
         return
     if json_path:
-        from ..io import write_text_atomic
+        from ..io import write_files
 
-        try:
-            write_text_atomic(Path(json_path), text)
-        except OSError as exc:
-            raise UsageError(f"Cannot write JSON report '{json_path}': {exc.strerror or exc}.") from None
+        write_files({Path(json_path): text})      # an OSError is one UsageError naming the file there
     if not quiet:
         from ..summary import print_results
 
