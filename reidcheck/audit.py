@@ -136,6 +136,7 @@ class Audit:
     curves: list = field(default_factory=list)
     anonymity_sets: list = field(default_factory=list)
     pseudonyms: dict = field(default_factory=dict)     # table name → (Table, distinct user values)
+    manifest: dict = field(default_factory=dict)       # release.json / population.json of the input, if any
     _memo: dict = field(default_factory=dict)
 
     @property
@@ -188,7 +189,7 @@ class Audit:
             threshold = {"op": rule.op, "value": settings.get(rule.direction)}
         mode = self.policy.judge if interval else "value"
         limit = threshold["value"]
-        if metric in ("unique_rate", "reversed_share"):
+        if metric in ("unique_rate", "reversed_share", "correct_rate"):
             allowed = (f"the policy allows at most {limit:.1%}" if threshold["op"] == "<="
                        else f"the policy requires at least {limit:.1%}")
         else:
@@ -255,7 +256,8 @@ def run_audit(engine, input_path, policy: Policy, *, progress=None, utc_offset: 
     offset = check_utc_offset(utc_offset)
     if offset is None:
         offset = float(manifest.get("params", {}).get("utc_offset_h", 5.0)) if manifest else 0.0
-    audit = Audit(engine, policy, input_path, progress, utc_offset=offset)
+    audit = Audit(engine, policy, input_path, progress, utc_offset=offset,
+                  manifest=manifest if manifest.get("kind") == "reidcheck-release" else {})
     # Every option is checked and every table classified from its header before any data is read.
     entries = []
     for f in files:

@@ -7,6 +7,8 @@ with normalized columns:
 * ``t`` BIGINT — epoch seconds UTC (timestamps without a zone are taken as UTC),
 * ``place`` BIGINT or NULL — a place id (cell, venue), when the input has one,
 * ``lat``, ``lon`` DOUBLE or NULL — coordinates, when the input has them,
+* ``ukey`` STRING — the user column as text (to join a truth map on the released pseudonym),
+* ``kind`` STRING or NULL — the record's ``event_type/direction`` when the table has those columns,
 
 and returns a ``TrajectoryInput`` describing it (and, when known, a table of place coordinates and
 administrative areas for spatial generalization). Errors name the file, the column and, where
@@ -26,6 +28,8 @@ from .errors import InputError, ReidcheckError, UsageError
 from .redact import check_header, column_list, headerless, scrub
 
 ROLES = ("user", "time", "place", "lat", "lon")
+#: Columns whose values make a record's *kind* (``kind`` = their values joined by '/'), when present.
+KIND_COLS = ("event_type", "direction")
 
 #: Presets for known public formats (headerless files).
 PRESETS = {
@@ -385,8 +389,13 @@ def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, tab
     lat = f"TRY_CAST({engine.quote(mapping.lat)} AS DOUBLE)" if mapping.lat else "CAST(NULL AS DOUBLE)"
     lon = f"TRY_CAST({engine.quote(mapping.lon)} AS DOUBLE)" if mapping.lon else "CAST(NULL AS DOUBLE)"
     engine.drop("__raw")
+    # The record's kind (event type / direction) when the table has them: the profile attack uses it.
+    kinds = [c for c in KIND_COLS if c in cols]
+    kind = ("CONCAT(" + ", '/', ".join(f"CAST({engine.quote(c)} AS STRING)" for c in kinds) + ")"
+            if kinds else "CAST(NULL AS STRING)")
     engine.register(relation, materialize=False, source=f"""
         SELECT {uid} AS uid, {t} AS t, {place} AS place, {lat} AS lat, {lon} AS lon,
+               CAST({engine.quote(mapping.user)} AS STRING) AS ukey, {kind} AS kind,
                {engine.quote(mapping.user)} IS NULL AS bad_user, {engine.quote(mapping.time)} IS NULL AS null_time
         FROM {reader}""")
     try:
@@ -409,7 +418,8 @@ def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, tab
     offset = utc_offset_h
     if offset is None:
         offset = float(manifest.get("params", {}).get("utc_offset_h", 5.0 if manifest else 0.0))
-    meta = {"file": str(file), "rows": int(engine.query(f"SELECT COUNT(*) AS n FROM {relation}")["n"][0])}
+    meta = {"file": str(file), "rows": int(engine.query(f"SELECT COUNT(*) AS n FROM {relation}")["n"][0]),
+            "manifest": manifest, "kinds": kinds}
     return TrajectoryInput(source=str(file), has_place=mapping.place is not None,
                            has_coords=mapping.lat is not None or places is not None,
                            places=places, utc_offset_h=offset, meta=meta, relation=relation)

@@ -74,6 +74,16 @@ def describe(result) -> str:
         return f"{p['known_trips']} known trip(s) (country, month)"
     if result.attack == "linkage":
         return f"auxiliary table on {', '.join(p['qi'])}"
+    if result.attack == "profile":
+        if p.get("self_split") is not None:
+            return ("own first half of each pseudonym" if p["self_split"] == "halves"
+                    else f"own first {p['self_split']} day(s), labelled")
+        parts = [f"days {p['knowledge_days']}" if p.get("knowledge_days") else "true traces"]
+        if p.get("knowledge_sample"):
+            parts.append(f"{p['knowledge_sample']:.0%} sample")
+        if p.get("release_days"):
+            parts.append(f"vs release days {p['release_days']}")
+        return " ".join(parts)
     if result.attack == "hash-reversal":
         x = result.extra
         scope = f"{len(p['prefixes'])} prefixes" if p["kind"] == "msisdn" else f"{len(p['heads'])} CNIC heads"
@@ -93,6 +103,8 @@ def print_results(results, console: Console | None = None) -> None:
     import sys
 
     console = console or Console(width=None if sys.stdout.isatty() else 120)
+    if results and all(r.attack == "profile" for r in results):
+        return _print_profile(results, console)
     t = Table(title="Re-identification results", show_header=True)
     for col in ("rule", "adversary knows", "targets", "skipped", "unique", "95% CI", "set p50/p90/max"):
         t.add_column(col, justify="right" if col in ("targets", "skipped", "unique") else "left", no_wrap=True)
@@ -104,6 +116,23 @@ def print_results(results, console: Console | None = None) -> None:
                   f"{u['value']:.1%}" if u and u["value"] is not None else "-", ci,
                   f"{a['p50']}/{a['p90']}/{a['max']}" if a else "-")
     console.print(t)
+
+
+def _print_profile(results, console) -> None:
+    """Profile linkage: the rates of its three decisions against a random guess."""
+    def fmt(r):
+        return f"{r['value']:.1%} [{r['ci'][0]:.1%}, {r['ci'][1]:.1%}]" if r and r["value"] is not None else "-"
+
+    t = Table(title="Profile linkage (share of released pseudonyms whose person is named)", show_header=True)
+    for col in ("rule", "adversary knows", "targets", "candidates", "top-1 [95% CI]", "top-5", "one-to-one",
+                "random guess"):
+        t.add_column(col, justify="left" if col in ("rule", "adversary knows") else "right", no_wrap=True)
+    for r in results:
+        x = r.extra
+        t.add_row(r.rule_id, describe(r), f"{r.n_targets:,}", f"{r.n_candidates or 0:,}", fmt(x["top1_rate"]),
+                  fmt(x["top5_rate"]), fmt(x["assignment_rate"]),
+                  f"{r.baseline_rate:.3%}" if r.baseline_rate else "-")
+    console.print(t, crop=False)
 
 
 def print_comparison(comp, console: Console | None = None) -> None:

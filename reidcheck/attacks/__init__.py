@@ -10,6 +10,7 @@ table; travel: the trips) or an ``anonymize.release.Release`` (aggregate exposur
 from .aggregate import AggregateExposure
 from .inputs import PseudonymInput, TableInput
 from .linkage import Linkage
+from .profile import ProfileLinkage
 from .pseudonyms import HashReversal, reverse_plan_slice
 from .tabular import KAnonymity, LDiversity, PopulationRisk, TCloseness
 from .trajectory import (HomeWork, KnownPoints, TopN, Unicity, UnicityCurve, known_points_attack,
@@ -17,6 +18,6 @@ from .trajectory import (HomeWork, KnownPoints, TopN, Unicity, UnicityCurve, kno
 from .travel import TravelLinkage, travel_linkage
 
 __all__ = ["AggregateExposure", "HashReversal", "HomeWork", "KAnonymity", "KnownPoints", "LDiversity",
-           "Linkage", "PopulationRisk", "PseudonymInput", "TCloseness", "TableInput", "TopN", "TravelLinkage",
+           "Linkage", "PopulationRisk", "ProfileLinkage", "PseudonymInput", "TCloseness", "TableInput", "TopN", "TravelLinkage",
            "Unicity", "UnicityCurve", "known_points_attack", "reverse_plan_slice", "travel_linkage",
            "unicity_curve"]

@@ -317,3 +317,74 @@ def attack_travel(
     eng = get_engine(engine)
     trips = _guard(lambda: load_trips(eng, input_path, delimiter=delimiter))
     _emit([_guard(lambda: attack.run(eng, trips))], json_path, quiet)
+
+
+@attack_app.command("profile")
+def attack_profile(
+    input_path: Path = typer.Argument(..., metavar="RELEASE",
+                                      help="The release: a release directory (reidcheck anonymize) or a CSV/Parquet file."),
+    knowledge: Optional[Path] = typer.Option(None, "--knowledge", metavar="SOURCE",
+                                             help="The adversary's labelled traces of the true people: a population "
+                                                  "directory or a CSV/Parquet file (see --knowledge-mapping)."),
+    truth: Optional[Path] = typer.Option(None, "--truth", metavar="TRUTH",
+                                         help="Truth map (pid, subscriber_id[, period]) such as the "
+                                              "<release>.TRUTH-MAP-SECRET.parquet that anonymize writes; only scores."),
+    knowledge_days: Optional[str] = typer.Option(None, "--knowledge-days", metavar="A..B",
+                                                 help="Knowledge window: local days A to B (B excluded) from the "
+                                                      "data's first day."),
+    release_days: Optional[str] = typer.Option(None, "--release-days", metavar="C..D",
+                                               help="Release window, likewise (e.g. 0..14 and 14..28: no overlap)."),
+    knowledge_sample: Optional[float] = typer.Option(None, "--knowledge-sample", metavar="F",
+                                                     help="The adversary knows a seeded random share F of each "
+                                                          "person's records (0 < F ≤ 1)."),
+    self_split: Optional[str] = typer.Option(None, "--self-split", metavar="DAYS",
+                                             help="No outside knowledge: the release's first DAYS days are the "
+                                                  "labelled knowledge, the rest is re-identified ('halves': cut "
+                                                  "each pseudonym at the middle of its own span)."),
+    seed: int = typer.Option(0, "--seed", callback=_seed, help="Seed of the knowledge sample."),
+    detail: bool = typer.Option(False, "--detail",
+                                help="Add one row per target to the JSON (pseudonyms and ids: record values)."),
+    mapping: Optional[str] = _common["mapping"],
+    knowledge_mapping: Optional[str] = typer.Option(None, "--knowledge-mapping",
+                                                    help="Columns of a non-canonical knowledge file (like --mapping)."),
+    cells: Optional[Path] = _common["cells"], utc_offset: Optional[float] = _common["utc_offset"],
+    json_path: Optional[str] = _common["json"], engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """Profile linkage: rank the people the adversary knows for every released pseudonym by behaviour
+    (places × time of week, record kinds, volume); top-1, top-5 and one-to-one re-identification rates."""
+    from ..attacks import ProfileLinkage
+    from ..engine import get_engine
+    from ..io import load_frame, load_trajectories
+
+    split = None
+    if self_split is not None:
+        split = self_split if self_split == "halves" else (int(self_split) if self_split.isdigit() else self_split)
+    if self_split is None and (knowledge is None or truth is None):
+        raise UsageError("Give --knowledge SOURCE and --truth TRUTH (the adversary's labelled traces and the map "
+                         "that scores her), or --self-split DAYS to use the release alone.")
+    if self_split is not None and (knowledge is not None or truth is not None):
+        raise UsageError("--self-split uses the release alone; it cannot be combined with --knowledge or --truth.")
+    attack = ProfileLinkage(knowledge_days=knowledge_days, release_days=release_days,
+                            knowledge_sample=knowledge_sample, self_split=split, seed=seed, detail=detail)
+    attack.validate()
+    eng = get_engine(engine)
+    rel = _guard(lambda: load_trajectories(eng, input_path, mapping, cells=cells, utc_offset_h=utc_offset,
+                                           relation="__release_events"))
+    know = tr = None
+    if knowledge is not None:
+        know = _guard(lambda: load_trajectories(eng, knowledge, knowledge_mapping, utc_offset_h=utc_offset,
+                                                relation="__knowledge_events"))
+        tr = _guard(lambda: load_frame(eng, truth))
+        if "pid" not in tr.columns or not ({"subscriber_id", "uid"} & set(tr.columns)):
+            raise InputError(f"File '{truth}': the truth map needs columns 'pid' and 'subscriber_id' (or 'uid').")
+    import warnings
+
+    from ..attacks.profile import NoBetterThanChance
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NoBetterThanChance)
+        res = _guard(lambda: attack.run(eng, rel, knowledge=know, truth=tr))
+    for w in caught:
+        if issubclass(w.category, NoBetterThanChance):
+            print(f"reidcheck: warning: {w.message}", file=sys.stderr)
+    _emit([res], json_path, quiet)

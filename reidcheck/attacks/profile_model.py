@@ -1,0 +1,297 @@
+"""The scoring model of the profile-linkage attack (``attacks.profile``): numbers in, rankings out.
+
+Nothing here touches an engine or a file: the attack builds the count tables with group-bys on the
+engine and hands them over as ``Side`` objects (sparse matrices), so the model can be checked
+against a plain numpy oracle on small data (``tests/test_profile.py``).
+
+**What is scored.** Each *target* (a release pseudonym, one row of the release ``Side``) is
+compared with each *candidate* (a person the adversary knows, one row of the knowledge ``Side``).
+The score is the log-likelihood ratio of the target's released records under the candidate's
+profile against the population's:
+
+    score(T, C) = Σ_f n_T(f) · log( p̂_C(f) / b(f) )  +  Σ_k m_T(k) · log( q̂_C(k) / π(k) )
+                  + co-occurrence(T, C)
+
+* ``f`` = (place, slot): a place at the release's resolution and a *slot* of the week (4-hour
+  block × weekday/weekend; coarser when the release's times are coarser). ``n_T(f)`` counts the
+  target's records there (fractional for noisy positions: a record is spread over the places it
+  may come from, ``soft_places``).
+* ``p̂_C`` is the candidate's histogram with hierarchical smoothing (Dirichlet priors):
+  ``p̂_C(p) = (c_C(p) + β π(p)) / (N_C + β)`` and
+  ``p̂_C(p, s) = (c_C(p, s) + α p̂_C(p) π(s | p)) / (N_C + α)``, with ``π`` the population's
+  distributions; ``b(p, s) = π(p) π(s | p)`` is the background. A place the candidate never visited
+  costs ``log(αβ / ((N_C + α)(N_C + β)))`` per record instead of −∞, so sampling, suppression and
+  noise lower a score gracefully instead of zeroing it.
+* ``k`` = the record's kind (event type × direction) when both sides have it: ``q̂_C`` is the
+  candidate's kind mix smoothed towards the population's ``π(k)`` with ``δ`` pseudo-records.
+* co-occurrence: a released record whose exact (place, time key) also appears among the
+  candidate's known records adds ``log(1 + N_C·/df)`` — ``df`` being how many candidates have that
+  key — which matters when the adversary's knowledge overlaps the release in time (a sample of the
+  very records released). Keys shared by more than ``max_df`` candidates are ignored: they say
+  nothing.
+
+**Decisions.** ``top`` ranks every candidate sharing a place or a key with the target (and, when
+none does, the best a-priori candidate) and keeps the best ``k``; top-1 and top-5 rates come from
+that. ``assign`` is the one-to-one decision: a sparse minimum-weight bipartite matching over each
+target's top candidates (never a dense n × n matrix); a target may also stay unmatched at a cost
+worse than any of its listed candidates, so a full matching always exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+#: Dirichlet pseudo-records of the smoothing (place-slot → place → population; kinds → population).
+ALPHA, BETA, DELTA = 64.0, 16.0, 4.0
+#: A (place, time) key shared by more known people than this is not used for co-occurrence.
+MAX_DF = 8
+#: Dense scoring blocks hold at most this many scores (float32) at a time.
+BLOCK_CELLS = 40_000_000
+
+
+@dataclass
+class Side:
+    """Profiles of one side. Row ``i`` is one person (knowledge) or one pseudonym (release).
+
+    ``ids``: the row's user id (int64). ``ps``: rows × (n_places · n_slots) record counts, column
+    ``place · n_slots + slot`` (float: soft counts for noisy positions). ``kinds``: rows × n_kinds
+    record counts, or None. ``n``: records per row (the row sums of ``ps``)."""
+
+    ids: np.ndarray
+    ps: sp.csr_matrix
+    n_slots: int
+    kinds: sp.csr_matrix | None = None
+    days: float | None = None        # length of the side's window in days (for the volume term)
+    halves: tuple | None = None      # (records in the first half, in the second half) per row
+
+    @property
+    def n(self) -> np.ndarray:
+        return np.asarray(self.ps.sum(axis=1)).ravel()
+
+    @property
+    def n_places(self) -> int:
+        return self.ps.shape[1] // self.n_slots
+
+
+@dataclass
+class Weights:
+    """The candidates' log-likelihood ratios, split so that only visited places are stored:
+    ``score = R_ps · V + R_p · U + n_T · b`` (``V``: candidates × place-slots, non-zero where the
+    candidate has records; ``U``: candidates × places, where the candidate visited; ``b``: per
+    candidate, the cost of a record at an unvisited place). ``kind_llr``: candidates × kinds."""
+
+    V: sp.csr_matrix
+    U: sp.csr_matrix
+    b: np.ndarray
+    kind_llr: np.ndarray | None
+    dense: np.ndarray | None = None       # candidates × place-slots, the full LLR (small feature spaces)
+
+
+def population(K: Side, gamma: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
+    """(π(p), π(s | p)) from the candidates' counts: place shares with half a record added to every
+    place (so a place only the release has is rare, not impossible), and each place's slot mix
+    smoothed towards the population's slot mix with ``gamma`` pseudo-records."""
+    P, S = K.n_places, K.n_slots
+    tot = np.asarray(K.ps.sum(axis=0)).ravel().reshape(P, S)
+    per_place = tot.sum(axis=1)
+    pi_p = (per_place + 0.5) / (per_place.sum() + 0.5 * P)
+    pi_s = (tot.sum(axis=0) + 1.0) / (tot.sum() + S)
+    pi_sp = (tot + gamma * pi_s[None, :]) / (per_place[:, None] + gamma)
+    return pi_p, pi_sp
+
+
+def weights(K: Side, *, alpha: float = ALPHA, beta: float = BETA, delta: float = DELTA,
+            kinds_pop: np.ndarray | None = None, dense: bool = False) -> Weights:
+    """The candidates' smoothed log-likelihood ratios (see the module docstring)."""
+    P, S = K.n_places, K.n_slots
+    N = K.n
+    pi_p, pi_sp = population(K)
+    ps = K.ps.tocsr()
+    ps.sum_duplicates()
+    # place-level counts of each candidate
+    place_of_col = np.repeat(np.arange(P), S)
+    cp = sp.csr_matrix((ps.data, (np.repeat(np.arange(ps.shape[0]), np.diff(ps.indptr)), place_of_col[ps.indices])),
+                       shape=(ps.shape[0], P))
+    cp.sum_duplicates()
+    b = np.log(alpha * beta / ((N + alpha) * (N + beta)))
+    rows_p = np.repeat(np.arange(cp.shape[0]), np.diff(cp.indptr))
+    phat_p = (cp.data + beta * pi_p[cp.indices]) / (N[rows_p] + beta)
+    # u_C(p): a visited place at a slot the candidate has no record in
+    u = np.log(alpha * phat_p / ((N[rows_p] + alpha) * pi_p[cp.indices]))
+    U = sp.csr_matrix((u - b[rows_p], cp.indices, cp.indptr), shape=cp.shape)
+    rows_ps = np.repeat(np.arange(ps.shape[0]), np.diff(ps.indptr))
+    place = place_of_col[ps.indices]
+    slot = ps.indices % S
+    # phat_p of (row, place): look it up in cp by a merged key
+    key_cp = rows_p.astype(np.int64) * P + cp.indices
+    key_ps = rows_ps.astype(np.int64) * P + place
+    pos = np.searchsorted(key_cp, key_ps)
+    php = phat_p[pos]
+    bg = pi_p[place] * pi_sp[place, slot]
+    llr = np.log((ps.data + alpha * php * pi_sp[place, slot]) / ((N[rows_ps] + alpha) * bg))
+    V = sp.csr_matrix((llr - u[pos], ps.indices, ps.indptr), shape=ps.shape)
+    kind_llr = None
+    if K.kinds is not None:
+        kc = np.asarray(K.kinds.todense(), dtype=float)
+        pk = kinds_pop if kinds_pop is not None else (kc.sum(axis=0) + 1.0) / (kc.sum() + kc.shape[1])
+        kind_llr = np.log((kc + delta * pk[None, :]) / (kc.sum(axis=1, keepdims=True) + delta) / pk[None, :])
+    full = None
+    if dense:
+        full = (np.asarray((V + U[:, place_of_col]).todense()) + b[:, None]).astype(np.float32)
+    return Weights(V=V, U=U, b=b, kind_llr=kind_llr, dense=full)
+
+
+def _place_counts(R: Side) -> sp.csr_matrix:
+    P, S = R.n_places, R.n_slots
+    ps = R.ps.tocoo()
+    m = sp.csr_matrix((ps.data, (ps.row, ps.col // S)), shape=(ps.shape[0], P))
+    m.sum_duplicates()
+    return m
+
+
+def _topk_rows(M: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` largest entries of each CSR row: (columns, values), −inf / −1 padded."""
+    n = M.shape[0]
+    cols = np.full((n, k), -1, dtype=np.int64)
+    vals = np.full((n, k), -np.inf)
+    if M.nnz == 0:
+        return cols, vals
+    rows = np.repeat(np.arange(n), np.diff(M.indptr))
+    order = np.lexsort((-M.data, rows))
+    r, c, v = rows[order], M.indices[order], M.data[order]
+    start = M.indptr[:-1]
+    rank = np.arange(len(r)) - start[r]
+    keep = rank < k
+    cols[r[keep], rank[keep]] = c[keep]
+    vals[r[keep], rank[keep]] = v[keep]
+    return cols, vals
+
+
+def volume_model(R: Side, K: Side) -> tuple[float, float] | None:
+    """(shift, σ) of the log record rate: a target's log rate is its candidate's plus ``shift``
+    (the sides' median difference: sampling, suppression), with the spread σ of a person's log
+    rate between the two halves of the knowledge window (the adversary's own data), widened for
+    the release window's length. None without window lengths."""
+    if R.days is None or K.days is None or K.halves is None:
+        return None
+    lr = np.log((R.n + 0.5) / R.days)
+    lk = np.log((K.n + 0.5) / K.days)
+    shift = float(np.median(lr) - np.median(lk))
+    a, b = (np.asarray(h, float) for h in K.halves)
+    ok = (a + b) >= 4
+    if ok.sum() < 10:
+        return None
+    d = np.log(a[ok] + 0.5) - np.log(b[ok] + 0.5)
+    # var of one half-window's log rate ≈ var(d)/2; a window of length L has ~ var · (K.days/2) / L
+    v = float(np.var(d)) / 2
+    sigma = float(np.sqrt(v * (K.days / 2) / R.days + v * (K.days / 2) / K.days + 1e-4))
+    return shift, sigma
+
+
+def top(R: Side, K: Side, W: Weights, *, k: int = 10, cooc: sp.csr_matrix | None = None,
+        rerank: int = 50, progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """Each target's ``k`` best candidates: (candidate rows, scores), best first (−1 / −inf padded).
+
+    Candidates are scored by the place-slot model (and ``cooc``: targets × candidates co-occurrence
+    scores); the best ``rerank`` are then rescored with the kind mix, when both sides have it."""
+    T, C = R.ps.shape[0], K.ps.shape[0]
+    vol = volume_model(R, K)
+    has_kinds = W.kind_llr is not None and R.kinds is not None
+    keep = max(k, rerank if has_kinds or vol is not None else k)
+    keep = min(keep, C)
+    out_c = np.full((T, keep), -1, dtype=np.int64)
+    out_v = np.full((T, keep), -np.inf)
+    nT = R.n
+    Rps = R.ps.tocsr()
+    Rp = _place_counts(R)
+    if W.dense is not None:
+        block = max(1, BLOCK_CELLS // max(C, 1))
+        for a in range(0, T, block):
+            z = min(T, a + block)
+            s = np.asarray(Rps[a:z] @ W.dense.T, dtype=np.float64)
+            if cooc is not None:
+                s += cooc[a:z].toarray()
+            idx = np.argpartition(-s, keep - 1, axis=1)[:, :keep] if keep < C else np.tile(np.arange(C), (z - a, 1))
+            val = np.take_along_axis(s, idx, axis=1)
+            o = np.argsort(-val, axis=1, kind="stable")
+            out_c[a:z], out_v[a:z] = np.take_along_axis(idx, o, axis=1), np.take_along_axis(val, o, axis=1)
+            if progress:
+                progress(z - a)
+    else:
+        Vt, Ut = W.V.T.tocsr(), W.U.T.tocsr()
+        best_prior = int(np.argmax(W.b))
+        block = max(1, min(T, 20_000))
+        for a in range(0, T, block):
+            z = min(T, a + block)
+            s = (Rps[a:z] @ Vt + Rp[a:z] @ Ut).tocsr()
+            if cooc is not None:
+                s = (s + cooc[a:z]).tocsr()
+            s.sum_duplicates()
+            # + n_T · b_C on every listed pair
+            rows = np.repeat(np.arange(z - a), np.diff(s.indptr))
+            s.data = s.data + nT[a + rows] * W.b[s.indices]
+            cols, vals = _topk_rows(s, keep)
+            empty = cols[:, 0] < 0
+            if empty.any():      # no shared place: the best a-priori candidate
+                cols[empty, 0] = best_prior
+                vals[empty, 0] = nT[a:z][empty] * W.b[best_prior]
+            out_c[a:z], out_v[a:z] = cols, vals
+            if progress:
+                progress(z - a)
+    if has_kinds or vol is not None:
+        ok = out_c >= 0
+        safe = np.where(ok, out_c, 0)
+        extra = np.zeros(out_v.shape)
+        if has_kinds:
+            mk = np.asarray(R.kinds.todense(), dtype=float)
+            extra += np.einsum("tk,tjk->tj", mk, W.kind_llr[safe])
+        if vol is not None:
+            shift, sigma = vol
+            lr = np.log((R.n + 0.5) / R.days)
+            lk = np.log((K.n + 0.5) / K.days)
+            z = (lr[:, None] - lk[safe] - shift) / sigma
+            extra += -0.5 * z * z
+        out_v = np.where(ok, out_v + extra, -np.inf)
+        o = np.argsort(-out_v, axis=1, kind="stable")
+        out_c, out_v = np.take_along_axis(out_c, o, axis=1), np.take_along_axis(out_v, o, axis=1)
+    return out_c[:, :k], out_v[:, :k]
+
+
+def assign(cands: np.ndarray, scores: np.ndarray, n_candidates: int, groups: np.ndarray | None = None) -> np.ndarray:
+    """One-to-one decision: the candidate row matched to each target (−1: left unmatched), maximizing
+    the total score over each target's listed candidates. ``groups`` (per target): targets of
+    different groups never compete (e.g. pseudonyms of different rotation periods, each of which
+    holds at most one pseudonym per person). A sparse minimum-weight full matching on targets ×
+    (candidates + one private 'unmatched' slot per target)."""
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+    T = cands.shape[0]
+    out = np.full(T, -1, dtype=np.int64)
+    if T == 0:
+        return out
+    groups = np.zeros(T, dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
+    for g in np.unique(groups):
+        idx = np.flatnonzero(groups == g)
+        c, s = cands[idx], scores[idx]
+        ok = (c >= 0) & np.isfinite(s)
+        n = len(idx)
+        finite = s[ok]
+        top_s = finite.max() if finite.size else 0.0
+        low = np.where(ok, s, np.inf).min(axis=1)
+        low = np.where(np.isfinite(low), low, top_s)
+        # costs > 0 (an explicit zero would be read as no edge): cost = top − score + 1
+        r = np.repeat(np.arange(n), ok.sum(axis=1))
+        cost = top_s - s[ok] + 1.0
+        dummy = top_s - (low - 1.0) + 1.0
+        rows = np.concatenate([r, np.arange(n)])
+        cols = np.concatenate([c[ok], n_candidates + np.arange(n)])
+        data = np.concatenate([cost, dummy])
+        G = sp.csr_matrix((data, (rows, cols)), shape=(n, n_candidates + n))
+        G.sum_duplicates()
+        _, match = min_weight_full_bipartite_matching(G)
+        m = match.astype(np.int64)
+        out[idx] = np.where(m < n_candidates, m, -1)
+    return out
