@@ -33,7 +33,7 @@ from .anonymize.strategies import apply_strategies, parse_strategy
 from .errors import InputError, UsageError
 from .io import read_toml, write_files
 from .attacks.aggregate import AggregateExposure
-from .privacy import release_hash_reversal, release_kanon, release_unicity
+from .privacy import PROFILE_SCENARIOS, release_hash_reversal, release_kanon, release_profile, release_unicity
 from .secrets import key_from_seed
 from .utility import original_figures, tabular_utility, trajectory_utility
 
@@ -134,6 +134,14 @@ def evaluate(engine, orig: Release, name: str, chain, *, plan: Plan, seed: int, 
     if rel.events is not None:
         attacks["unicity"] = release_unicity(engine, orig, rel, pub, points=plan.points, targets=plan.targets,
                                              seed=seed).to_dict()
+        import warnings
+
+        from .attacks.profile import NoBetterThanChance
+
+        for scenario in PROFILE_SCENARIOS:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NoBetterThanChance)   # shown in the table as no better than chance
+                attacks[scenario] = release_profile(engine, orig, rel, pub, scenario=scenario, seed=seed).to_dict()
     else:
         attacks["aggregate_exposure"] = AggregateExposure(points=plan.points, targets=plan.targets, seed=seed).run(
             engine, rel, knowledge=orig).to_dict()
@@ -146,8 +154,28 @@ def evaluate(engine, orig: Release, name: str, chain, *, plan: Plan, seed: int, 
     utility = trajectory_utility(orig, rel, pub, original)
     utility.update(tabular_utility(orig, rel))
     return {"name": name, "strategies": list(rel.steps), "release_tables": sorted(pub.tables),
-            "person_level": rel.events is not None, "attacks": attacks, "utility": utility,
+            "person_level": rel.events is not None, "attacks": attacks, "risk": strongest(attacks), "utility": utility,
             "elapsed_s": round(time.perf_counter() - t0, 2)}
+
+
+#: The attacks whose correct rate can set a release's risk, and how a table names them.
+RISK_ATTACKS = {"unicity": "unicity", "profile_next_period": "profile, next period",
+                "profile_sample": "profile, 30% sample", "aggregate_exposure": "aggregate exposure"}
+
+
+def strongest(attacks: dict) -> dict | None:
+    """The privacy axis of a release: the highest share of people correctly re-identified by any
+    attack (its ``correct_rate`` with interval; ``unique_rate`` for aggregate exposure, which has no
+    truth map), and which attack (``attack``, a key of ``RISK_ATTACKS``)."""
+    best = None
+    for name in RISK_ATTACKS:
+        res = attacks.get(name)
+        if not res:
+            continue
+        r = res.get("correct_rate") or (res.get("unique_rate") if name == "aggregate_exposure" else None)
+        if r and r.get("value") is not None and (best is None or r["value"] > best["value"]):
+            best = {"value": r["value"], "ci": r["ci"], "attack": name}
+    return best
 
 
 def run_comparison(engine, pop, plan: Plan | None = None, *, seed: int = 0, table: str = "cdr",
@@ -196,9 +224,13 @@ def markdown(comp: Comparison) -> str:
              "Spatial error km and temporal error min are mean / p95 per released record; count and OD "
              "errors are relative L1 errors; rg W1 is the Wasserstein distance between radius-of-gyration "
              "distributions (km); GIL is the generalized information loss of the QI table.", "",
-             f"| release | ε_{p.points} singled out | correct | hash reversed | k (QI table) | records kept "
+             "*Re-identified*: the highest share of people correctly re-identified by any attack — unicity, or "
+             "profile linkage with a profile of the first half of the window (*next period*) or a 30% sample of "
+             "each person's records (*sample*) — and which attack it is.", "",
+             f"| release | re-identified | by | ε_{p.points} singled out | correct | profile next period | "
+             "profile sample | hash reversed | k (QI table) | records kept "
              "| spatial err km | temporal err min | count err | OD err | rg W1 km | GIL |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in comp.rows:
         a, u = row["attacks"], row["utility"]
         risk = a.get("unicity") or a.get("aggregate_exposure")
@@ -209,7 +241,10 @@ def markdown(comp: Comparison) -> str:
             hr_s = (f"{_fmt_rate(rs)} of {hr['slice']['pseudonyms_in_slice']} in slice; whole plan ≈ "
                     f"{hr['full_plan_hours_estimate']:.2f} h") if rs else "none in slice"
         k = a.get("kanon", {}).get("k") if a.get("kanon") else None
-        lines.append(f"| {row['name']} | {_fmt_rate(risk['unique_rate'])} | {_fmt_rate(risk['correct_rate'])} "
+        best = row.get("risk")
+        prof = [_fmt_rate((a.get(k) or {}).get("top1_rate")) if a.get(k) else "n/a" for k in PROFILE_SCENARIOS]
+        lines.append(f"| {row['name']} | {_fmt_rate(best)} | {RISK_ATTACKS[best['attack']] if best else 'n/a'} "
+                     f"| {_fmt_rate(risk['unique_rate'])} | {_fmt_rate(risk['correct_rate'])} | {prof[0]} | {prof[1]} "
                      f"| {hr_s} | {_fmt(k)} | {_fmt(u['records_retained'], 3)} | {_fmt(u['spatial_error_km'])} "
                      f"| {_fmt(u['temporal_error_min'], 1)} | {_fmt(u['count_error'], 3)} | {_fmt(u['od_error'], 3)} "
                      f"| {_fmt(u['rg_w1_km'])} | {_fmt(u.get('gil'), 3)} |")

@@ -118,3 +118,65 @@ def release_kanon(engine, rel: Release, k: int = 5) -> AttackResult | None:
             engine, TableInput("__qi", source="release subscribers"))
     finally:
         engine.drop("__qi")
+
+
+#: The profile-linkage scenarios every person-level release of a comparison is attacked in.
+PROFILE_SCENARIOS = {
+    "profile_next_period": "knows the true records of the first half of the window; matches the release's second half",
+    "profile_sample": "knows a random 30% of each person's true records; matches the whole release",
+}
+
+
+def _events_table(uid, ukey, t, place, lat, lon, kind):
+    import pyarrow as pa
+
+    n = len(uid)
+    return pa.table({
+        "uid": pa.array(np.asarray(uid, dtype=np.int64)), "t": pa.array(np.asarray(t, dtype=np.int64)),
+        "place": pa.nulls(n, pa.int64()) if place is None else pa.array(np.asarray(place, dtype=np.int64)),
+        "lat": pa.array(np.asarray(lat, float)), "lon": pa.array(np.asarray(lon, float)),
+        "ukey": pa.array(np.asarray(ukey, dtype=object).astype(str)),
+        "kind": pa.nulls(n, pa.string()) if kind is None else pa.array(np.asarray(kind, dtype=object).astype(str))})
+
+
+def _kinds(ev: pd.DataFrame):
+    if not {"event_type", "direction"} <= set(ev.columns):
+        return None
+    return (ev["event_type"].astype(str) + "/" + ev["direction"].astype(str)).to_numpy()
+
+
+def release_profile(engine, orig: Release, rel: Release, pub: Published, *, scenario: str,
+                    seed: int = 0) -> AttackResult:
+    """``attacks.ProfileLinkage`` against a release in one of ``PROFILE_SCENARIOS``: the knowledge is
+    the original population (true ids, cells), the truth map scores it, and the adversary knows the
+    release's mechanism from its manifest."""
+    from dataclasses import replace as _replace
+
+    from .attacks.profile import ProfileLinkage
+
+    o, ev = orig.events, rel.events
+    noisy = rel.places is None
+    engine.register("__pk_events", _events_table(o["subscriber_id"], o["subscriber_id"], o["timestamp"], o["place"],
+                                                 o["lat"], o["lon"], _kinds(o)))
+    engine.register("__pr_events", _events_table(pub.pid_codes, pub.pid_names[pub.pid_codes], ev["timestamp"],
+                                                 None if noisy else ev["place"], ev["lat"], ev["lon"], _kinds(ev)))
+    know = TrajectoryInput(source="original population", has_place=True, has_coords=True, places=orig.places,
+                           utc_offset_h=orig.utc_offset_h, relation="__pk_events")
+    release = TrajectoryInput(source="release", has_place=not noisy, has_coords=True, places=rel.places,
+                              utc_offset_h=rel.utc_offset_h, relation="__pr_events", meta={"manifest": pub.manifest})
+    off = int(round(orig.utc_offset_h * 3600))
+    days = o["timestamp"].to_numpy(np.int64) + off
+    span = int(days.max() // 86400 - days.min() // 86400 + 1) if len(days) else 2
+    if scenario == "profile_next_period":
+        half = max(1, span // 2)
+        attack = ProfileLinkage(knowledge_days=f"0..{half}", release_days=f"{half}..{max(span, half + 1)}", seed=seed)
+    elif scenario == "profile_sample":
+        attack = ProfileLinkage(knowledge_sample=0.3, seed=seed)
+    else:
+        raise ValueError(f"unknown profile scenario {scenario!r}")
+    try:
+        res = attack.run(engine, release, knowledge=know, truth=pub.truth)
+        return _replace(res, extra=dict(res.extra, scenario=scenario))
+    finally:
+        engine.drop("__pk_events")
+        engine.drop("__pr_events")

@@ -119,19 +119,26 @@ def print_results(results, console: Console | None = None) -> None:
 
 
 def _print_profile(results, console) -> None:
-    """Profile linkage: the rates of its three decisions against a random guess."""
-    def fmt(r):
-        return f"{r['value']:.1%} [{r['ci'][0]:.1%}, {r['ci'][1]:.1%}]" if r and r["value"] is not None else "-"
+    """Profile linkage: the rates of its three decisions against a random guess (numbers never cut)."""
+    def pct(r):
+        return f"{r['value']:.1%}" if r and r["value"] is not None else "-"
 
-    t = Table(title="Profile linkage (share of released pseudonyms whose person is named)", show_header=True)
-    for col in ("rule", "adversary knows", "targets", "candidates", "top-1 [95% CI]", "top-5", "one-to-one",
-                "random guess"):
-        t.add_column(col, justify="left" if col in ("rule", "adversary knows") else "right", no_wrap=True)
+    cols = ("rule", "adversary knows", "targets", "candidates", "top-1", "95% CI", "top-5", "one-to-one",
+            "random guess")
+    rows = []
     for r in results:
-        x = r.extra
-        t.add_row(r.rule_id, describe(r), f"{r.n_targets:,}", f"{r.n_candidates or 0:,}", fmt(x["top1_rate"]),
-                  fmt(x["top5_rate"]), fmt(x["assignment_rate"]),
-                  f"{r.baseline_rate:.3%}" if r.baseline_rate else "-")
+        x, t1 = r.extra, r.extra["top1_rate"]
+        rows.append((r.rule_id, describe(r), f"{r.n_targets:,}", f"{r.n_candidates or 0:,}", pct(t1),
+                     f"{t1['ci'][0]:.1%}–{t1['ci'][1]:.1%}" if t1 and t1["value"] is not None else "-",
+                     pct(x["top5_rate"]), pct(x["assignment_rate"]),
+                     f"{r.baseline_rate:.3%}" if r.baseline_rate else "-"))
+    t = Table(title="Profile linkage (share of released pseudonyms whose person is named)", show_header=True)
+    for i, col in enumerate(cols):
+        widest = max([len(w) for w in col.split()] + [len(row[i]) for row in rows])
+        t.add_column(col, justify="left" if i < 2 else "right", overflow="fold",
+                     min_width=None if i == 1 else widest)
+    for row in rows:
+        t.add_row(*row)
     console.print(t, crop=False)
 
 
@@ -141,9 +148,10 @@ def print_comparison(comp, console: Console | None = None) -> None:
 
     console = console or Console(width=None if sys.stdout.isatty() else 180)
     p = comp.plan.points
-    t = Table(title=f"Privacy–utility comparison (ε_{p}: share of targets singled out by {p} points)")
-    cols = ("release", f"ε_{p} [95% CI]", "correct", "hash reversed", "k", "records kept", "spatial err km",
-            "temporal err min", "count err", "OD err")
+    t = Table(title=f"Privacy–utility comparison (re-identified: the strongest attack's share of people correctly "
+                    f"named; ε_{p}: share singled out by {p} points)")
+    cols = ("release", "re-identified [95% CI]", "by", f"ε_{p} [95% CI]", "correct", "hash reversed", "k",
+            "records kept", "spatial err km", "temporal err min", "count err", "OD err")
     rows = []
     for row in comp.rows:
         a, u = row["attacks"], row["utility"]
@@ -151,7 +159,12 @@ def print_comparison(comp, console: Console | None = None) -> None:
         ur, cr = r["unique_rate"], r["correct_rate"]
         hr = a.get("hash_reversal")
         rs = hr.get("reversed_in_slice") if hr else None
-        rows.append((row["name"], f"{ur['value']:.3f} [{ur['ci'][0]:.3f}, {ur['ci'][1]:.3f}]" if ur else "-",
+        from .compare import RISK_ATTACKS
+
+        best = row.get("risk")
+        rows.append((row["name"], f"{best['value']:.3f} [{best['ci'][0]:.3f}, {best['ci'][1]:.3f}]" if best else "-",
+                  RISK_ATTACKS.get(best["attack"], best["attack"]) if best else "-",
+                  f"{ur['value']:.3f} [{ur['ci'][0]:.3f}, {ur['ci'][1]:.3f}]" if ur else "-",
                   f"{cr['value']:.3f}" if cr else "-",
                   (f"{rs['value']:.0%} (plan ≈ {hr['full_plan_hours_estimate']:.2f} h)" if rs else "-"),
                   str(a["kanon"]["k"]) if a.get("kanon") else "-",

@@ -282,11 +282,12 @@ class _Run:
         from scipy.spatial import cKDTree
 
         level = space.split(":")[0]
-        out = pd.Series(np.nan, index=kp["place"].to_numpy())
+        vals = np.full(len(kp), np.nan)
         if level in ("district", "province") and level in kp.columns and level in rp.columns:
-            by_name = rp.drop_duplicates(level).set_index(rp.drop_duplicates(level)[level].astype(str))["place"]
-            out[:] = by_name.reindex(kp[level].astype(str).to_numpy()).to_numpy(float)
-        missing = np.isnan(out.to_numpy())
+            first = rp.drop_duplicates(level)
+            by_name = pd.Series(first["place"].to_numpy(float), index=first[level].astype(str).to_numpy())
+            vals = by_name.reindex(kp[level].astype(str).to_numpy()).to_numpy(float).copy()
+        missing = np.isnan(vals)
         if missing.any():
             lat0 = np.radians(float(rp["lat"].mean()))
             xy = lambda d: np.column_stack([d["lat"].to_numpy(float), d["lon"].to_numpy(float) * np.cos(lat0)])  # noqa: E731
@@ -294,10 +295,8 @@ class _Run:
             tree = cKDTree(xy(rp[ok]))
             sub = kp[missing]
             _, j = tree.query(np.nan_to_num(xy(sub)))
-            vals = out.to_numpy(float)
             vals[missing] = rp["place"].to_numpy()[ok][j]
-            out[:] = vals
-        return pd.DataFrame({"place": kp["place"].to_numpy(np.int64), "loc": out.to_numpy().astype(np.int64)})
+        return pd.DataFrame({"place": kp["place"].to_numpy(np.int64), "loc": vals.astype(np.int64)})
 
     # -- profiles ------------------------------------------------------------------------------
     def slots(self) -> tuple[str, int, int]:

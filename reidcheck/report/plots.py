@@ -12,13 +12,16 @@ DPI = 100
 
 
 def release_risk(release: dict) -> dict | None:
-    """The release's ε_p rate dictionary (unicity, else aggregate exposure); None when not measured."""
+    """The release's risk: the strongest attack's correct rate (``risk`` of a comparison row), else
+    its ε_p (unicity, else aggregate exposure); None when not measured."""
+    if release.get("risk"):
+        return release["risk"]
     a = release.get("attacks") or {}
     return (a.get("unicity") or a.get("aggregate_exposure") or {}).get("unique_rate")
 
 
 def tradeoff_png(comp: dict, *, empty: bool = False) -> bytes | None:
-    """PNG bytes: share singled out (ε_p, whiskers its 95% interval) against the mean spatial error of
+    """PNG bytes: share re-identified by the strongest attack (else ε_p; whiskers its 95% interval) against the mean spatial error of
     the released records, one labelled point per release of ``comp`` (``Comparison.to_dict()``);
     aggregated releases stand at 0 km. None when no release has a measured risk, unless ``empty``
     (then the empty axes). Labels are masked like every report text; no timestamp in the file."""
@@ -50,7 +53,9 @@ def tradeoff_png(comp: dict, *, empty: bool = False) -> bytes | None:
         ax.margins(x=0.12)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_xlabel("mean spatial error of released records (km, symlog scale; aggregates at 0)")
-        ax.set_ylabel(f"people singled out by {p} known points")
+        strongest = any(rel.get("risk") for rel in comp.get("releases") or [])
+        ax.set_ylabel("people re-identified by the strongest attack" if strongest
+                      else f"people singled out by {p} known points")
         ax.set_ylim(-0.03, 1.03)
         ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
         ax.set_title("Privacy\N{EN DASH}utility trade-off")
