@@ -161,8 +161,13 @@ class _Run:
         for n in self.names:
             self.e.drop(n)
 
-    def reg(self, name: str, source) -> None:
-        self.e.register(name, source)
+    def reg(self, name: str, source, materialize: bool = False) -> None:
+        """Register ``source``: SQL as a view (unless ``materialize``), so the records are never
+        copied — every profile is one group-by scan of the input."""
+        if isinstance(source, str):
+            self.e.register(name, source, materialize=materialize)
+        else:
+            self.e.register(name, source)
         self.names.append(name)
 
     def q(self, sql: str) -> pd.DataFrame:
@@ -195,7 +200,8 @@ class _Run:
         if a.self_split is not None:
             self.reg("__pf_all", base(rel_src, loc_r))
             if a.self_split == "halves":
-                self.reg("__pf_span", "SELECT uid, (MIN(t) + MAX(t)) / 2.0 AS mid FROM __pf_all GROUP BY uid")
+                self.reg("__pf_span", "SELECT uid, (MIN(t) + MAX(t)) / 2.0 AS mid FROM __pf_all GROUP BY uid",
+                         materialize=True)
                 cut = "x.t < s.mid"
                 self.reg("__pf_know", f"SELECT x.* FROM __pf_all x JOIN __pf_span s ON s.uid = x.uid WHERE {cut}")
                 self.reg("__pf_rel", f"SELECT x.* FROM __pf_all x JOIN __pf_span s ON s.uid = x.uid WHERE NOT ({cut})")

@@ -48,8 +48,11 @@ import scipy.sparse as sp
 ALPHA, BETA, DELTA = 64.0, 16.0, 4.0
 #: A (place, time) key shared by more known people than this is not used for co-occurrence.
 MAX_DF = 8
-#: Dense scoring blocks hold at most this many scores (float32) at a time.
+#: Dense scoring blocks hold at most this many scores (float32) at a time; sparse blocks this many targets.
 BLOCK_CELLS = 40_000_000
+SPARSE_BLOCK = 5_000
+#: Candidates scoring more than this many nats below a target's best are not kept (posterior < e^-150).
+PRUNE_MARGIN = 150.0
 
 
 @dataclass
@@ -152,21 +155,31 @@ def _place_counts(R: Side) -> sp.csr_matrix:
     return m
 
 
-def _topk_rows(M: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` largest entries of each CSR row: (columns, values), −inf / −1 padded."""
+def _topk_rows(M: sp.csr_matrix, k: int, margin: float = None) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` largest entries of each CSR row: (columns, values), −inf / −1 padded. Entries more
+    than ``margin`` below their row's maximum are dropped first (a candidate that many nats behind
+    the best has no chance of being the person), so only a few per row are sorted."""
+    margin = PRUNE_MARGIN if margin is None else margin
     n = M.shape[0]
     cols = np.full((n, k), -1, dtype=np.int64)
     vals = np.full((n, k), -np.inf)
     if M.nnz == 0:
         return cols, vals
-    rows = np.repeat(np.arange(n), np.diff(M.indptr))
-    order = np.lexsort((-M.data, rows))
-    r, c, v = rows[order], M.indices[order], M.data[order]
-    start = M.indptr[:-1]
+    counts = np.diff(M.indptr)
+    nonempty = counts > 0
+    rows_ne = np.flatnonzero(nonempty)
+    rowmax = np.full(n, -np.inf)
+    rowmax[rows_ne] = np.maximum.reduceat(M.data, M.indptr[:-1][nonempty])
+    rows = np.repeat(np.arange(n), counts)
+    keep = M.data >= rowmax[rows] - margin
+    r, c, v = rows[keep], M.indices[keep], M.data[keep]
+    order = np.lexsort((-v, r))
+    r, c, v = r[order], c[order], v[order]
+    start = np.searchsorted(r, np.arange(n))
     rank = np.arange(len(r)) - start[r]
-    keep = rank < k
-    cols[r[keep], rank[keep]] = c[keep]
-    vals[r[keep], rank[keep]] = v[keep]
+    ok = rank < k
+    cols[r[ok], rank[ok]] = c[ok]
+    vals[r[ok], rank[ok]] = v[ok]
     return cols, vals
 
 
@@ -221,15 +234,17 @@ def top(R: Side, K: Side, W: Weights, *, k: int = 10, cooc: sp.csr_matrix | None
             if progress:
                 progress(z - a)
     else:
-        Vt, Ut = W.V.T.tocsr(), W.U.T.tocsr()
+        # one product: [R_ps | R_p] · [V | U]ᵀ (no sum of two sparse results to sort)
+        VUt = sp.vstack([W.V.T.tocsr(), W.U.T.tocsr()], format="csr")
+        RR = sp.hstack([Rps, Rp], format="csr")
         best_prior = int(np.argmax(W.b))
-        block = max(1, min(T, 20_000))
+        block = max(1, min(T, SPARSE_BLOCK))
         for a in range(0, T, block):
             z = min(T, a + block)
-            s = (Rps[a:z] @ Vt + Rp[a:z] @ Ut).tocsr()
+            s = RR[a:z] @ VUt
             if cooc is not None:
-                s = (s + cooc[a:z]).tocsr()
-            s.sum_duplicates()
+                s = s + cooc[a:z]
+            s = s.tocsr()
             # + n_T · b_C on every listed pair
             rows = np.repeat(np.arange(z - a), np.diff(s.indptr))
             s.data = s.data + nT[a + rows] * W.b[s.indices]
@@ -265,7 +280,9 @@ def assign(cands: np.ndarray, scores: np.ndarray, n_candidates: int, groups: np.
     the total score over each target's listed candidates. ``groups`` (per target): targets of
     different groups never compete (e.g. pseudonyms of different rotation periods, each of which
     holds at most one pseudonym per person). A sparse minimum-weight full matching on targets ×
-    (candidates + one private 'unmatched' slot per target)."""
+    (candidates + one private 'unmatched' slot per target), after the safe reduction: a target whose
+    best candidate is listed by no other target of its group takes it (no optimal matching does
+    better)."""
     from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
     T = cands.shape[0]
@@ -277,6 +294,15 @@ def assign(cands: np.ndarray, scores: np.ndarray, n_candidates: int, groups: np.
         idx = np.flatnonzero(groups == g)
         c, s = cands[idx], scores[idx]
         ok = (c >= 0) & np.isfinite(s)
+        # the reduction: candidates listed once in the group, as their target's best
+        listed = np.bincount(c[ok], minlength=n_candidates)
+        best = c[:, 0]
+        alone = ok[:, 0] & (listed[np.maximum(best, 0)] == 1)
+        out[idx[alone]] = best[alone]
+        rest = ~alone
+        if not rest.any():
+            continue
+        idx, c, s, ok = idx[rest], c[rest], s[rest], ok[rest]
         n = len(idx)
         finite = s[ok]
         top_s = finite.max() if finite.size else 0.0
@@ -286,12 +312,14 @@ def assign(cands: np.ndarray, scores: np.ndarray, n_candidates: int, groups: np.
         r = np.repeat(np.arange(n), ok.sum(axis=1))
         cost = top_s - s[ok] + 1.0
         dummy = top_s - (low - 1.0) + 1.0
+        used, cc = np.unique(c[ok], return_inverse=True)       # only the candidates listed here
+        m_c = len(used)
         rows = np.concatenate([r, np.arange(n)])
-        cols = np.concatenate([c[ok], n_candidates + np.arange(n)])
+        cols = np.concatenate([cc, m_c + np.arange(n)])
         data = np.concatenate([cost, dummy])
-        G = sp.csr_matrix((data, (rows, cols)), shape=(n, n_candidates + n))
+        G = sp.csr_matrix((data, (rows, cols)), shape=(n, m_c + n))
         G.sum_duplicates()
         _, match = min_weight_full_bipartite_matching(G)
         m = match.astype(np.int64)
-        out[idx] = np.where(m < n_candidates, m, -1)
+        out[idx] = np.where(m < m_c, used[np.minimum(m, m_c - 1)], -1)
     return out
