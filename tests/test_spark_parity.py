@@ -286,6 +286,9 @@ def test_audit_is_identical_on_spark(engines, pop_dir, tmp_path):
     policy.doc["seed"] = 3
     policy.doc["rules"]["RC201"]["targets"] = 300
     policy.doc["rules"]["RC301"]["budget"] = 30_000
+    # RC205 brings every person's profile to the driver (its scoring is sparse linear algebra there): more
+    # than the 1 MB result limit of this session; test_profile_linkage_is_identical covers it.
+    policy.doc["rules"]["RC205"]["enabled"] = False
     reports = {n: run_audit(e, pop_dir, policy) for n, e in engines.items()}
     a, b = (_audit_without_timings(reports[n]) for n in ("duckdb", "spark"))
     assert a["findings"] == b["findings"] and a["curves"] == b["curves"] and a["tables"] == b["tables"]
@@ -296,3 +299,34 @@ def test_audit_is_identical_on_spark(engines, pop_dir, tmp_path):
     reports = {n: run_audit(e, tab, policy) for n, e in engines.items()}
     a, b = (_audit_without_timings(reports[n]) for n in ("duckdb", "spark"))
     assert a["findings"] == b["findings"] and {f["rule_id"] for f in a["findings"]} >= {"RC101", "RC104"}
+
+
+def test_profile_linkage_is_identical(engines, tmp_path_factory):
+    """The profile attack's group-bys (profiles, kinds, co-occurring records, windows, the seeded
+    sample) give the same rankings on both engines. A small population: the profiles come back to the
+    driver by design, and must fit the 1 MB result limit of this session."""
+    from synthetic import write_population
+
+    from reidcheck.attacks import ProfileLinkage
+
+    path = tmp_path_factory.mktemp("spark-profile") / "pop"
+    write_population(path, 100, 6, 9)
+    cdr = pd.read_parquet(path / "cdr.parquet")
+    cdr["timestamp"] = (cdr["timestamp"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)  # epoch s, any unit
+    release = cdr.assign(pid=(cdr["subscriber_id"] * 7 + 3).astype(str)).drop(columns=["subscriber_id",
+                                                                                        "counterpart_msisdn"])
+    truth = pd.DataFrame({"pid": (cdr["subscriber_id"].unique() * 7 + 3).astype(str),
+                          "subscriber_id": cdr["subscriber_id"].unique()})
+    cases = [dict(self_split=3), dict(knowledge_days="0..3", release_days="3..6"),
+             dict(knowledge_sample=0.3, seed=2)]
+    for case in cases:
+        def run(n, case=case):
+            e = engines[n]
+            rel = load_trajectories(e, release, relation="prel", utc_offset_h=5)
+            if "self_split" in case:
+                return ProfileLinkage(**case).run(e, rel)
+            kn = load_trajectories(e, cdr, relation="pkn", utc_offset_h=5)
+            return ProfileLinkage(**case).run(e, rel, knowledge=kn, truth=truth)
+
+        res = _same(run)
+        assert res[0]["top1_rate"]["value"] > 0.2, case

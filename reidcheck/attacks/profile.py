@@ -322,7 +322,7 @@ class _Run:
             SELECT uid, loc, {slot} AS slot, COUNT(*) AS n FROM (
               SELECT DISTINCT uid, loc, CAST(FLOOR((t + {self.off}) / {d}) AS BIGINT) * {d} AS hb FROM {rel}
               WHERE loc IS NOT NULL
-            ) x GROUP BY uid, loc, {slot}""")
+            ) x GROUP BY uid, loc, {slot}""").sort_values(["uid", "loc", "slot"], kind="stable", ignore_index=True)
 
     def build(self):
         """Both sides as ``profile_model.Side`` plus the target bookkeeping."""
@@ -371,6 +371,7 @@ class _Run:
         if self.use_kinds:
             kinds = self.q(f"SELECT uid, kind, COUNT(*) AS n FROM {know_rel} WHERE kind IS NOT NULL GROUP BY uid, kind")
             rk = self.q("SELECT uid, kind, COUNT(*) AS n FROM __pf_rel WHERE kind IS NOT NULL GROUP BY uid, kind")
+            kinds, rk = (d.sort_values(["uid", "kind"], kind="stable", ignore_index=True) for d in (kinds, rk))
             cats = np.union1d(kinds["kind"].astype(str).to_numpy(), rk["kind"].astype(str).to_numpy())
             if len(cats) > 1:
                 def km(cnt, ids):
@@ -456,7 +457,7 @@ class _Run:
                  r AS (SELECT DISTINCT uid, {loc_r} AS loc, {tk} AS tk FROM __pf_rel)
             SELECT r.uid AS tu, k.uid AS cu, SUM(LN(1.0 + {C} / kd.df)) AS w
             FROM r JOIN kd ON kd.loc = r.loc AND kd.tk = r.tk JOIN k ON k.loc = kd.loc AND k.tk = kd.tk
-            GROUP BY r.uid, k.uid""")
+            GROUP BY r.uid, k.uid""").sort_values(["tu", "cu"], kind="stable", ignore_index=True)
         if not len(df):
             return None
         rows = np.searchsorted(R.ids, df["tu"].to_numpy(np.int64))

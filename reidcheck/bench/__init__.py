@@ -36,6 +36,7 @@ BENCHMARKS = {
     "hash-reversal": "hashrev",
     "realdata": "real",
     "peers": "peers",
+    "profile-linkage": "profile",
 }
 
 
