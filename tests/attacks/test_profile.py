@@ -237,3 +237,40 @@ def test_audit_fails_the_coarse_release(release_dir):
     rc205 = [f for f in report["findings"] if f["rule_id"] == "RC205"]
     assert report["verdict"] == "fail"
     assert rc205 and rc205[0]["status"] == "fail" and rc205[0]["interval"][1] > 0.05
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--self-split", "x"], "self_split"),
+    (["--self-split", "0"], "self_split"),
+    (["--self-split", "99"], "nothing is left"),
+    (["--knowledge", "{pop}", "--truth", "{truth}", "--knowledge-days", "9..2"], "knowledge_days"),
+    (["--knowledge", "{pop}", "--truth", "{truth}", "--knowledge-sample", "1.5"], "knowledge_sample"),
+    (["--knowledge", "{pop}", "--truth", "{pop}/cells.parquet"], "truth map"),
+    (["--knowledge", "{pop}", "--truth", "{truth}", "--self-split", "3"], "--self-split"),
+    (["--knowledge", "{pop}", "--truth", "{truth}", "--release-days", "40..50"], "no record"),
+])
+def test_cli_bad_input_is_one_line_and_no_output(release_dir, capsys, tmp_path, args, needle):
+    from reidcheck.cli import main
+
+    fill = {"pop": str(release_dir / "pop"), "truth": str(release_dir / "rel.TRUTH-MAP-SECRET.parquet")}
+    out = tmp_path / "r.json"
+    rc = main(["attack", "profile", str(release_dir / "rel"), *[a.format(**fill) for a in args], "--json", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert err.count("\n") == 1 and needle in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_detail_only_on_request_and_no_values_in_the_terminal(release_dir, capsys, tmp_path):
+    from reidcheck.cli import main
+
+    truth = pd.read_parquet(release_dir / "rel.TRUTH-MAP-SECRET.parquet")
+    out = tmp_path / "r.json"
+    assert main(["attack", "profile", str(release_dir / "rel"), "--self-split", "7", "--json", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert not any(p in shown for p in truth["pid"].astype(str).head(50))        # no pseudonym printed
+    assert "targets" not in json.loads(out.read_text())
+    assert main(["attack", "profile", str(release_dir / "rel"), "--self-split", "7", "--detail",
+                 "--json", str(out), "-q"]) == 0
+    rows = json.loads(out.read_text())["targets"]
+    assert len(rows) > 300 and {"pseudonym", "best_candidate", "truth_rank"} <= set(rows[0])
