@@ -37,6 +37,7 @@ BENCHMARKS = {
     "realdata": "real",
     "peers": "peers",
     "profile-linkage": "profile",
+    "profile-scale": "profile_scale",
 }
 
 
