@@ -188,15 +188,22 @@ class _Run:
             raise UsageError("The release relation has no `ukey` column (the pseudonym as text); load it with "
                              "io.load_trajectories.")
         kc = self._cols(self.know) if self.know is not None else rc
-        self.use_kinds = "kind" in rc and "kind" in kc
+        # kinds (event type / direction) count when both sides have them (io.load_trajectories lists them)
+        self.use_kinds = ("kind" in rc and "kind" in kc and self.rel.meta.get("kinds", True) != []
+                          and (self.know is None or self.know.meta.get("kinds", True) != []))
         kind = "kind" if self.use_kinds else "CAST(NULL AS STRING)"
         srcs = [rel_src] + ([know_src] if know_src else [])
         day0 = min(int(self.q(f"SELECT MIN({self._day()}) AS d FROM {s}")["d"][0]) for s in srcs)
         self.noisy_release = not self.rel.has_place
         self.soft = self.noisy_release and self.know is not None and (self.know.has_place or self.know.has_coords)
         loc_r, loc_k = self.place_maps(rc, kc)
-        base = lambda src, loc: (f"SELECT uid, ukey, t, {loc} AS loc, lat, lon, {kind} AS kind, "  # noqa: E731
-                                 f"{self._day()} - {day0} AS day FROM {src} e")
+        def base(src: str, loc: str) -> str:
+            join = ""
+            if src == rel_src and getattr(self, "_rmap", False):     # released places at one spot: one place
+                join, loc = "LEFT JOIN __pf_rmap rm ON rm.place = e.place", "rm.loc"
+            return (f"SELECT e.uid AS uid, e.ukey AS ukey, e.t AS t, {loc} AS loc, e.lat AS lat, e.lon AS lon, "
+                    f"{kind.replace('kind', 'e.kind') if self.use_kinds else kind} AS kind, "
+                    f"{self._day('e.t')} - {day0} AS day FROM {src} e {join}")
         if a.self_split is not None:
             self.reg("__pf_all", base(rel_src, loc_r))
             if a.self_split == "halves":
@@ -267,19 +274,33 @@ class _Run:
         # the release has place ids: express the knowledge's places in them
         rp = rel.places
         space = str(self.manifest.get("space", "cell"))
-        kp = know.places
-        if kp is None and know.has_coords:
+        kp, loc_k = know.places, "e.place"
+        if not know.has_place:      # coordinates only (GPS, check-ins): each distinct position is a place
+            from .points import coord_code_sql
+
+            loc_k = coord_code_sql("ROUND(e.lat, 4)", "ROUND(e.lon, 4)")
+            kp = self.q(f"SELECT {loc_k} AS place, AVG(e.lat) AS lat, AVG(e.lon) AS lon FROM {know.relation} e "
+                        f"WHERE e.lat IS NOT NULL AND e.lon IS NOT NULL GROUP BY {loc_k}")
+        elif kp is None and know.has_coords:
             kp = self.q(f"SELECT place, AVG(lat) AS lat, AVG(lon) AS lon FROM {know.relation} "
-                        "WHERE place IS NOT NULL GROUP BY place") if know.has_place else None
-        if know.has_place and (space == "cell" or rp is None or kp is None):
+                        "WHERE place IS NOT NULL GROUP BY place")
+        if know.has_place and (rp is None or kp is None or (space == "cell" and _same_places(kp, rp))):
             return "e.place", "e.place"                 # the same place ids on both sides
         if kp is None or rp is None:
             raise UsageError("Expressing the knowledge in the release's places needs the coordinates of both "
-                             "(cells tables).")
+                             "(cells tables, or lat/lon columns).")
+        # released places at the same spot (the sectors of a site) cannot be told apart by position: the
+        # knowledge is mapped to, and the release counted at, one place per spot
+        spot = rp.groupby([rp["lat"].round(5), rp["lon"].round(5)], dropna=False)["place"].transform("min")
+        if (spot.to_numpy() != rp["place"].to_numpy()).any() and space == "cell":
+            self.reg("__pf_rmap", pd.DataFrame({"place": rp["place"].to_numpy(np.int64),
+                                                "loc": spot.to_numpy(np.int64)}))
+            self._rmap = True
+            rp = rp[spot.to_numpy() == rp["place"].to_numpy()]
         kmap = self._map_places(kp, rp, space)
         self.reg("__pf_kmap", kmap)
         self._kmap_join = True
-        return "e.place", "e.place"
+        return "e.place", loc_k
 
     @staticmethod
     def _map_places(kp: pd.DataFrame, rp: pd.DataFrame, space: str) -> pd.DataFrame:
@@ -568,6 +589,19 @@ class _Run:
         if a.release_days:
             parts.append(f"and matches them to the release's days {a.release_days}")
         return " ".join(parts) + ", knowing how the release was made"
+
+
+def _same_places(kp: pd.DataFrame, rp: pd.DataFrame) -> bool:
+    """True when the knowledge's place ids are the release's (most ids shared, at the same spot within
+    half a kilometre): then no mapping is needed. Otherwise (venues against cells, another operator's
+    cells) each knowledge place is mapped to the nearest released one."""
+    both = kp.merge(rp, on="place", suffixes=("_k", "_r"))
+    if len(both) < 0.9 * len(kp):
+        return False
+    if not {"lat_k", "lat_r"} <= set(both.columns):
+        return True
+    d = np.hypot(both["lat_k"] - both["lat_r"], (both["lon_k"] - both["lon_r"]) * np.cos(np.radians(both["lat_r"])))
+    return bool(np.nanmedian(d.to_numpy(float)) * KM_PER_DEG < 0.5) if len(d) else True
 
 
 def _slot_np(hb: np.ndarray, S: int) -> np.ndarray:
