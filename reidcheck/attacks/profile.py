@@ -55,6 +55,9 @@ from .validation import _bad, _int_between
 
 _DAYS = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
 KM_PER_DEG = 111.195
+#: A self-split of a noisy release puts the known (noisy) positions on squares of this many times 1/ε
+#: km (half the mean noise displacement; 1/ε = 1 km without a declared ε), then matches softly.
+SELF_SPLIT_GRID = 2.0
 
 
 class NoBetterThanChance(UserWarning):
@@ -195,7 +198,9 @@ class _Run:
         srcs = [rel_src] + ([know_src] if know_src else [])
         day0 = min(int(self.q(f"SELECT MIN({self._day()}) AS d FROM {s}")["d"][0]) for s in srcs)
         self.noisy_release = not self.rel.has_place
-        self.soft = self.noisy_release and self.know is not None and (self.know.has_place or self.know.has_coords)
+        # noisy positions are matched softly: each released record spread over the places it may come from
+        # (the knowledge's places; for a self-split, the knowledge's own noisy positions on a fine grid)
+        self.soft = self.noisy_release and (self.know is None or self.know.has_place or self.know.has_coords)
         loc_r, loc_k = self.place_maps(rc, kc)
         def base(src: str, loc: str) -> str:
             join = ""
@@ -262,8 +267,8 @@ class _Run:
         if self.know is None:                          # self-split: the release's own places
             if rel.has_place:
                 return "e.place", "e.place"
-            km = max(0.5, 1.0 / float(self.eps)) if self.eps else 0.5
-            g = self._grid_sql("e.lat", "e.lon", km)
+            side = SELF_SPLIT_GRID / float(self.eps) if self.eps else SELF_SPLIT_GRID
+            g = self._grid_sql("e.lat", "e.lon", side)
             return g, g
         if self.soft:      # noisy release vs exact knowledge: release records are spread in numpy later
             if know.has_place:
@@ -410,7 +415,7 @@ class _Run:
 
         kp = self.q(f"SELECT loc, AVG(lat) AS lat, AVG(lon) AS lon, COUNT(*) AS n FROM {self.know_rel} "
                     "WHERE loc IS NOT NULL GROUP BY loc")
-        if self.know.places is not None and self.know.has_place:
+        if self.know is not None and self.know.places is not None and self.know.has_place:
             pl = self.know.places
             pos = pl.set_index("place")[["lat", "lon"]]
             kp = kp.drop(columns=["lat", "lon"]).join(pos, on="loc")
