@@ -563,8 +563,8 @@ class _Run:
                               "kinds": R.kinds is not None, "soft_places": bool(self.soft),
                               "rotation_period": self.period},
                  "adversary": self.adversary()}
-        if top1["value"] is not None and baseline is not None and correct["ci"][1] <= baseline:
-            extra["warning"] = "no better than a random guess among the candidates"
+        if top1["value"] is not None and baseline is not None and correct["ci"][0] <= baseline:
+            extra["warning"] = "no better than a random guess among the candidates (the interval reaches 1 / candidates)"
             warnings.warn(f"The profile attack does no better than a random guess (1 in {n_cand:,}).",
                           NoBetterThanChance, stacklevel=3)
         if self.a.detail:

@@ -303,3 +303,35 @@ def test_knowledge_with_coordinates_only_is_snapped_to_the_release_places(releas
     assert res.extra["features"]["places"] == cells["site_id"].nunique()
     assert res.extra["top1_rate"]["ci"][0] > 20 * res.baseline_rate
     assert not res.extra["features"]["kinds"]            # the check-ins have no event type
+
+
+def test_the_dp_aggregate_release_still_passes(release_dir):
+    """RC205 judges person-level traces only: an aggregate has no pseudonym to link."""
+    from typer.testing import CliRunner
+
+    from reidcheck.audit import run_audit
+    from reidcheck.cli import app
+    from reidcheck.policy import Policy
+
+    out = release_dir / "agg"
+    r = CliRunner().invoke(app, ["anonymize", str(release_dir / "pop"), "-s", "generalize-space:level=district",
+                                 "-s", "aggregate:bin=1h,min_count=10,epsilon=1,max_cells=24", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    report = run_audit(get_engine("duckdb"), out, Policy())
+    assert report["verdict"] == "pass"
+    assert not [f for f in report["findings"] if f["rule_id"] == "RC205"]
+
+
+def test_no_better_than_chance_is_said():
+    """Pseudonyms drawn afresh for every record carry no behaviour: the attack must say it learnt nothing."""
+    rng = np.random.default_rng(4)
+    n = 4000
+    df = pd.DataFrame({"pid": rng.integers(0, 300, n), "timestamp": np.sort(rng.integers(0, 14 * 86400, n)) + 10**9,
+                       "cell_id": rng.integers(0, 5, n)})
+    from reidcheck.io import load_trajectories
+
+    e = get_engine("duckdb")
+    rel = load_trajectories(e, df, "user=pid,time=timestamp,place=cell_id", relation="noise")
+    with pytest.warns(UserWarning, match="no better than a random guess"):
+        res = ProfileLinkage(self_split=7).run(e, rel)
+    assert res.extra["warning"].startswith("no better")
