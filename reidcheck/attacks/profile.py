@@ -370,8 +370,14 @@ class _Run:
         P = max(len(places), 1)
         channel = getattr(self, "channel", None)
         cand_ids = np.unique(kcnt["uid"].to_numpy(np.int64))
-        tinfo = self.q("SELECT uid, MIN(ukey) AS ukey, COUNT(*) AS records, MIN(t) AS t0 FROM __pf_rel GROUP BY uid")
-        tinfo = tinfo.sort_values("uid").reset_index(drop=True)
+        # one more scan per side: records per (user, kind), the knowledge's halves, the targets' keys
+        mid = (self.window[0] + self.window[1]) / 2
+        kk = self.q(f"SELECT uid, kind, SUM(CASE WHEN day < {mid} THEN 1 ELSE 0 END) AS a, COUNT(*) AS n "
+                    f"FROM {know_rel} GROUP BY uid, kind").sort_values(["uid", "kind"], kind="stable", ignore_index=True)
+        rk = self.q("SELECT uid, kind, MIN(ukey) AS ukey, COUNT(*) AS n, MIN(t) AS t0 FROM __pf_rel "
+                    "GROUP BY uid, kind").sort_values(["uid", "kind"], kind="stable", ignore_index=True)
+        tinfo = rk.groupby("uid", sort=True).agg(ukey=("ukey", "min"), records=("n", "sum"), t0=("t0", "min")).reset_index()
+        self.know_records = int(kk["n"].sum())
         tgt_ids = tinfo["uid"].to_numpy(np.int64)
 
         def matrix(cnt, ids):
@@ -389,22 +395,17 @@ class _Run:
         K = model.Side(ids=cand_ids, ps=kps, n_slots=S, days=self.kdays)
         R = model.Side(ids=tgt_ids, ps=matrix(rcnt, tgt_ids), n_slots=S, days=self.rdays)
         # volume: the knowledge's records in each half of its window
-        mid = (self.window[0] + self.window[1]) / 2
-        halves = self.q(f"SELECT uid, SUM(CASE WHEN day < {mid} THEN 1 ELSE 0 END) AS a, COUNT(*) AS n "
-                        f"FROM {know_rel} GROUP BY uid")
-        h = halves.set_index("uid").reindex(cand_ids).fillna(0)
+        h = kk.groupby("uid", sort=True)[["a", "n"]].sum().reindex(cand_ids).fillna(0)
         K.halves = (h["a"].to_numpy(float), (h["n"] - h["a"]).to_numpy(float))
         if self.use_kinds:
-            kinds = self.q(f"SELECT uid, kind, COUNT(*) AS n FROM {know_rel} WHERE kind IS NOT NULL GROUP BY uid, kind")
-            rk = self.q("SELECT uid, kind, COUNT(*) AS n FROM __pf_rel WHERE kind IS NOT NULL GROUP BY uid, kind")
-            kinds, rk = (d.sort_values(["uid", "kind"], kind="stable", ignore_index=True) for d in (kinds, rk))
-            cats = np.union1d(kinds["kind"].astype(str).to_numpy(), rk["kind"].astype(str).to_numpy())
+            kinds, rkn = kk[kk["kind"].notna()], rk[rk["kind"].notna()]
+            cats = np.union1d(kinds["kind"].astype(str).to_numpy(), rkn["kind"].astype(str).to_numpy())
             if len(cats) > 1:
                 def km(cnt, ids):
                     return sp.csr_matrix((cnt["n"].to_numpy(float), (np.searchsorted(ids, cnt["uid"].to_numpy(np.int64)),
                                           np.searchsorted(cats, cnt["kind"].astype(str).to_numpy()))),
                                          shape=(len(ids), len(cats)))
-                K.kinds, R.kinds = km(kinds, cand_ids), km(rk, tgt_ids)
+                K.kinds, R.kinds = km(kinds, cand_ids), km(rkn, tgt_ids)
         return K, R, tinfo, rrec
 
     def soft_release_counts(self, S: int, d: int):
@@ -553,7 +554,7 @@ class _Run:
                  "n_without_knowledge": int((~known).sum()),
                  "knowledge": {"source": "self-split" if self.a.self_split is not None else
                                (self.know.source if self.know is not None else ""),
-                               "records": int(self.q(f"SELECT COUNT(*) AS n FROM {self.know_rel}")["n"][0]),
+                               "records": self.know_records,
                                "days": self.kdays},
                  "release": {"records": int(recs.sum()), "days": self.rdays,
                              "mechanism": {k: self.manifest.get(k) for k in ("space", "time_bin_s", "jitter_s",

@@ -171,9 +171,11 @@ def _topk_rows(M: sp.csr_matrix, k: int, margin: float = None) -> tuple[np.ndarr
     rowmax = np.full(n, -np.inf)
     rowmax[rows_ne] = np.maximum.reduceat(M.data, M.indptr[:-1][nonempty])
     rows = np.repeat(np.arange(n), counts)
-    keep = M.data >= rowmax[rows] - margin
+    behind = rowmax[rows] - M.data          # ≥ 0: how far behind its row's best
+    keep = behind <= margin
     r, c, v = rows[keep], M.indices[keep], M.data[keep]
-    order = np.lexsort((-v, r))
+    # one float sort: row, then distance behind the best (< margin + 1 apart, so rows never mix)
+    order = np.argsort(r * (margin + 2.0) + behind[keep], kind="stable")
     r, c, v = r[order], c[order], v[order]
     start = np.searchsorted(r, np.arange(n))
     rank = np.arange(len(r)) - start[r]
@@ -280,9 +282,9 @@ def assign(cands: np.ndarray, scores: np.ndarray, n_candidates: int, groups: np.
     the total score over each target's listed candidates. ``groups`` (per target): targets of
     different groups never compete (e.g. pseudonyms of different rotation periods, each of which
     holds at most one pseudonym per person). A sparse minimum-weight full matching on targets ×
-    (candidates + one private 'unmatched' slot per target), after the safe reduction: a target whose
-    best candidate is listed by no other target of its group takes it (no optimal matching does
-    better)."""
+    (candidates + one private 'unmatched' slot per target), after the safe reduction, repeated: a
+    target whose best remaining candidate is listed by no other target of its group takes it (no
+    optimal matching does better: that candidate has no other use)."""
     from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
     T = cands.shape[0]
@@ -292,17 +294,27 @@ def assign(cands: np.ndarray, scores: np.ndarray, n_candidates: int, groups: np.
     groups = np.zeros(T, dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
     for g in np.unique(groups):
         idx = np.flatnonzero(groups == g)
-        c, s = cands[idx], scores[idx]
+        c, s = cands[idx].copy(), scores[idx].copy()
         ok = (c >= 0) & np.isfinite(s)
-        # the reduction: candidates listed once in the group, as their target's best
-        listed = np.bincount(c[ok], minlength=n_candidates)
-        best = c[:, 0]
-        alone = ok[:, 0] & (listed[np.maximum(best, 0)] == 1)
-        out[idx[alone]] = best[alone]
-        rest = ~alone
-        if not rest.any():
+        # the reduction, repeated: a candidate listed by one target only, as that target's best
+        # remaining option, is matched to it; it then leaves every other list
+        taken = np.zeros(n_candidates, bool)
+        while True:
+            ok &= ~taken[np.maximum(c, 0)]
+            listed = np.bincount(c[ok], minlength=n_candidates)
+            first = np.where(ok.any(axis=1), ok.argmax(axis=1), -1)       # lists are sorted best first
+            has = first >= 0
+            best = np.where(has, c[np.arange(len(c)), np.maximum(first, 0)], -1)
+            alone = has & (listed[np.maximum(best, 0)] == 1)
+            if not alone.any():
+                break
+            out[idx[alone]] = best[alone]
+            taken[best[alone]] = True
+            ok[alone] = False
+            keep_rows = ~alone
+            idx, c, s, ok = idx[keep_rows], c[keep_rows], s[keep_rows], ok[keep_rows]
+        if not len(idx) or not ok.any():
             continue
-        idx, c, s, ok = idx[rest], c[rest], s[rest], ok[rest]
         n = len(idx)
         finite = s[ok]
         top_s = finite.max() if finite.size else 0.0
