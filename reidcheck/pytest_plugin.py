@@ -22,6 +22,8 @@ Helpers (also importable: ``from reidcheck.pytest_plugin import assert_reid_risk
 ----------------------------------------------------------------------------------------
 * ``assert_reid_risk_below(data, ...)`` — unicity (de Montjoye): the share of people singled out
   by ``points`` known (time bin, place) points must stay below a limit.
+* ``assert_not_linkable(data, ...)`` — profile linkage (the audit's RC205): the share of pseudonyms
+  re-identified from their own earlier behaviour must stay below a limit.
 * ``assert_k_anonymous(table, qi, k)`` — every equivalence class on the quasi-identifiers has at
   least ``k`` records.
 * ``assert_no_reversible_pseudonyms(values_or_table, ...)`` — no pseudonym is an unsalted hash of a
@@ -63,6 +65,13 @@ Example: a data pipeline's test file (ready to paste)
         # the only match (judged on the upper end of the 95% interval).
         reidcheck.assert_reid_risk_below(export(reidcheck_population), points=4, time_bin="1d",
                                          max_unique_rate=0.10)
+
+
+    def test_behaviour_still_links_the_export(reidcheck, reidcheck_population):
+        # ... yet a profile learnt over its first days names many people in its later days: coarse
+        # points are not enough (profile linkage, the audit's RC205; limit 5% by default).
+        with pytest.raises(AssertionError, match="linkability"):
+            reidcheck.assert_not_linkable(export(reidcheck_population))
 
 
     def test_the_gate_catches_a_raw_export(reidcheck, reidcheck_population):
@@ -216,6 +225,65 @@ def assert_reid_risk_below(data, *, max_unique_rate: float = 0.1, points: int = 
     return res
 
 
+def assert_not_linkable(data, *, max_linked_rate: float = 0.05, split_days: int | str | None = None,
+                        mapping: str | None = None, cells=None, judge: str = "upper",
+                        utc_offset_h: float | None = None):
+    """Fail unless few pseudonyms of ``data`` are re-identified from their own earlier behaviour
+    (profile linkage by self-split, the audit's RC205).
+
+    The records of the first ``split_days`` days (default: half of the days the data spans;
+    ``"halves"``: each pseudonym cut at the middle of its own span, for rotated pseudonyms) are taken
+    as the adversary's labelled knowledge, the later records as anonymous; each later pseudonym is
+    ranked against every earlier one by its smoothed place × time-of-week histogram, record kinds and
+    volume (``reidcheck.attacks.profile.ProfileLinkage``). The **rate** is the share of later
+    pseudonyms whose person is named (best-ranked or one-to-one, whichever names more) over all later
+    pseudonyms, with a 95% Wilson interval; ``judge`` and ``data``, ``mapping``, ``cells``,
+    ``utc_offset_h`` are as in ``assert_reid_risk_below``. Coarsening that defeats a few known points
+    often leaves behaviour recognisable: this gate catches it. Returns the ``AttackResult`` when the
+    check passes."""
+    __tracebackhide__ = True
+    from .attacks.profile import ProfileLinkage
+    from .errors import UsageError
+    from .io import load_trajectories
+
+    if judge not in ("upper", "value"):
+        raise UsageError(f"Parameter `judge` must be 'upper' or 'value'. Got {judge!r} instead.")
+    if isinstance(max_linked_rate, bool) or not isinstance(max_linked_rate, (int, float)) \
+            or not 0 <= max_linked_rate <= 1:
+        raise UsageError(f"Parameter `max_linked_rate` must be a share between 0 and 1. Got {max_linked_rate!r} "
+                         "instead.")
+    if split_days is not None:
+        ProfileLinkage(self_split=split_days).validate()
+    engine = _engine()
+    try:
+        import warnings
+
+        inp = load_trajectories(engine, data, mapping, cells=cells, utc_offset_h=utc_offset_h)
+        split = split_days
+        if split is None:
+            span = engine.query(f"SELECT MIN(t) AS a, MAX(t) AS b FROM {inp.relation}").iloc[0]
+            split = max(1, int((int(span["b"]) - int(span["a"])) // 86400 + 1) // 2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = ProfileLinkage(self_split=split).run(engine, inp)
+    finally:
+        _close(engine)
+    cr = res.correct_rate
+    value, (lo, hi) = cr["value"], cr["ci"]
+    judged = hi if judge == "upper" else value
+    if judged > max_linked_rate:
+        which = "the upper end of its 95% interval" if judge == "upper" else "the measured rate"
+        when = "the first half of each pseudonym's span" if split == "halves" else f"the first {split} day(s)"
+        raise AssertionError(
+            f"Behavioural linkability of {_source(data)} is too high: {_pct(value)} of pseudonyms are re-identified "
+            f"({res.n_correct:,} of n_targets={res.n_targets:,} later pseudonyms; 95% CI {_pct(lo)}–{_pct(hi)}) by "
+            f"an adversary who knows {when} labelled, against {_pct(res.baseline_rate)} for a random guess among "
+            f"{res.n_candidates:,}. The limit is max_linked_rate={_pct(max_linked_rate)} and {which} ({_pct(judged)}) "
+            "is above it. The rate is re-identified later pseudonyms / all later pseudonyms. Coarser places and "
+            "times lower it slowly; publishing aggregates instead of person-level traces removes it.")
+    return res
+
+
 def assert_k_anonymous(table, qi, k: int = 5):
     """Fail unless every equivalence class of ``table`` on the quasi-identifiers has ≥ ``k`` records.
 
@@ -364,6 +432,7 @@ class ReidcheckHelpers:
     """What the ``reidcheck`` fixture returns: the assertion helpers and the session's seed."""
 
     assert_reid_risk_below = staticmethod(assert_reid_risk_below)
+    assert_not_linkable = staticmethod(assert_not_linkable)
     assert_k_anonymous = staticmethod(assert_k_anonymous)
     assert_no_reversible_pseudonyms = staticmethod(assert_no_reversible_pseudonyms)
 

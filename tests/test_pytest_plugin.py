@@ -171,8 +171,8 @@ def test_pipeline_suite_through_the_fixtures(strict):
         "test_kanon_k3_fails_from_csv": "failed", "test_kanon_k3_fails": "failed",
         "test_hashed_numbers_fail": "failed", "test_random_tokens_pass": "passed",
         # the docstring example, with a release written to out/release for its disk test
-        "test_export_does_not_single_people_out": "passed", "test_the_gate_catches_a_raw_export": "passed",
-        "test_release_on_disk": "passed",
+        "test_export_does_not_single_people_out": "passed", "test_behaviour_still_links_the_export": "passed",
+        "test_the_gate_catches_a_raw_export": "passed", "test_release_on_disk": "passed",
     }, {n: r.longreprtext[-600:] for n, r in reports.items() if r.failed}
 
     raw = reports["test_raw_release_fails"].longreprtext
@@ -265,3 +265,27 @@ def test_no_scorable_target_fails_with_an_explanation():
     one_point_each = pd.DataFrame({"pid": ["a", "b"], "timestamp": [0, 0], "cell_id": [1, 2]})
     with pytest.raises(AssertionError, match="cannot be measured: none of the 2 targets has 4 distinct points"):
         plugin.assert_reid_risk_below(one_point_each)
+
+
+def test_not_linkable_catches_a_coarse_release_and_passes_noise(reidcheck, reidcheck_population):
+    """The district × day export passes the unicity gate, and fails the profile-linkage gate."""
+    import numpy as np
+    import pandas as pd
+
+    from reidcheck.anonymize import Release, apply_strategies
+    from reidcheck.secrets import key_from_seed
+
+    rel = apply_strategies(Release.from_population(reidcheck_population),
+                           ["generalize-space:level=district", "generalize-time:bin=1d"], seed=1, key=key_from_seed(1))
+    cdr = rel.publish().tables["cdr"]
+    with pytest.raises(AssertionError, match="re-identified") as info:
+        reidcheck.assert_not_linkable(cdr)
+    assert "max_linked_rate=5.0%" in str(info.value) and "pid" not in str(info.value)
+    rng = np.random.default_rng(1)
+    n = 6000
+    noise = pd.DataFrame({"pid": rng.integers(0, 400, n), "timestamp": np.sort(rng.integers(0, 14 * 86400, n)) + 10**9,
+                          "cell_id": rng.integers(0, 4, n)})
+    res = reidcheck.assert_not_linkable(noise, mapping="user=pid,time=timestamp,place=cell_id")
+    assert res.correct_rate["ci"][1] <= 0.05
+    with pytest.raises(UsageError):
+        reidcheck.assert_not_linkable(cdr, max_linked_rate=2)
