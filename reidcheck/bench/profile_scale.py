@@ -7,8 +7,10 @@ process (``python -m reidcheck.cli attack profile``; wall time from start to exi
 child's maximum resident set size, from ``os.wait4``):
 
 * ``--self-split 14`` — what the audit's RC205 runs on every export;
-* ``--knowledge POP --truth TRUTH --knowledge-days 0..14 --release-days 14..28`` — scenario A
-  (at 100,000 only in full mode: the 1M run of the audit's path is the one the budget names).
+* ``--knowledge POP --truth TRUTH --knowledge-days 0..14 --release-days 14..28`` — scenario A.
+
+Above 100,000 subscribers only the self-split runs, on the population's own cdr table (its stable
+ids are the pseudonyms): ``anonymize`` holds a release in memory, and 240M rows do not fit.
 
 Budgets (issue 14): 100k in ≤ 3 min; 1M in ≤ 30 min with a peak ≤ 6 GB on this 2-core machine.
 """
@@ -45,34 +47,50 @@ def _child(cmd: list[str]) -> dict:
 
 
 def run(ctx) -> dict:
-    from ..secrets import key_from_seed
-
     sizes = (3_000,) if ctx.quick else (100_000, 1_000_000)
     budgets = {100_000: (180, None), 1_000_000: (1800, 6144)}
     py = [sys.executable, "-m", "reidcheck.cli"]
     figures = []
     for n in sizes:
         pop = ctx.population(n, 28)
-        rel = ctx.cache / f"{pop.name}_tokens"
-        key = ctx.cache / f"{pop.name}_tokens.key"
-        if not (rel / "release.json").is_file():
-            key.write_bytes(key_from_seed(ctx.seed).hex().encode())
-            key.chmod(0o600)
-            ctx.log(f"releasing {n:,} subscribers with keyed tokens into {rel}")
-            subprocess.run(py + ["anonymize", str(pop), "-s", "token", "--seed", str(ctx.seed), "--key-file", str(key),
-                                 "--out", str(rel), "--overwrite", "--quiet"], check=True, capture_output=True)
-        truth = rel.parent / f"{rel.name}.TRUTH-MAP-SECRET.parquet"
-        runs = [("self-split 14", ["--self-split", "14"])]
-        if n <= 100_000:
-            runs.append(("days 0..14 vs 14..28", ["--knowledge", str(pop), "--truth", str(truth),
-                                                  "--knowledge-days", "0..14", "--release-days", "14..28"]))
-        for label, args in runs:
+        if n > RELEASE_UP_TO:
+            # `anonymize` holds a release in memory (pandas): 240M rows do not fit. The self-split needs no
+            # release: the population's own stable ids are the pseudonyms, the same computation.
+            runs = [("self-split 14 (population's cdr)", pop, ["--self-split", "14"])]
+        else:
+            runs = _release_runs(ctx, py, pop)
+        for label, target, args in runs:
             ctx.log(f"attack profile {label} on {n:,} subscribers")
-            m = _child(py + ["attack", "profile", str(rel), *args, "--json", "-", "-q"])
+            m = _child(py + ["attack", "profile", str(target), *args, "--json", "-", "-q"])
             r = m.pop("result")
             figures.append({"subscribers": n, "scenario": label, **m, "n_targets": r["n_targets"],
                             "n_candidates": r["n_candidates"], "top1_rate": r["top1_rate"],
                             "assignment_rate": r["assignment_rate"], "attack_s": r["elapsed_s"]})
+    return _document(ctx, sizes, budgets, figures)
+
+
+#: Populations up to this size are released first (anonymize -s token); larger ones are attacked as they are.
+RELEASE_UP_TO = 100_000
+
+
+def _release_runs(ctx, py, pop):
+    from ..secrets import key_from_seed
+
+    rel = ctx.cache / f"{pop.name}_tokens"
+    key = ctx.cache / f"{pop.name}_tokens.key"
+    if not (rel / "release.json").is_file():
+        key.write_bytes(key_from_seed(ctx.seed).hex().encode())
+        key.chmod(0o600)
+        ctx.log(f"releasing {pop.name} with keyed tokens into {rel}")
+        subprocess.run(py + ["anonymize", str(pop), "-s", "token", "--seed", str(ctx.seed), "--key-file", str(key),
+                             "--out", str(rel), "--overwrite", "--quiet"], check=True, capture_output=True)
+    truth = rel.parent / f"{rel.name}.TRUTH-MAP-SECRET.parquet"
+    return [("self-split 14", rel, ["--self-split", "14"]),
+            ("days 0..14 vs 14..28", rel, ["--knowledge", str(pop), "--truth", str(truth),
+                                           "--knowledge-days", "0..14", "--release-days", "14..28"])]
+
+
+def _document(ctx, sizes, budgets, figures) -> dict:
     rows = []
     for f in figures:
         wall_budget, mem_budget = budgets.get(f["subscribers"], (None, None))
