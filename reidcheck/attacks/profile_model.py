@@ -211,17 +211,41 @@ def top(R: Side, K: Side, W: Weights, *, k: int = 10, cooc: sp.csr_matrix | None
     """Each target's ``k`` best candidates: (candidate rows, scores), best first (−1 / −inf padded).
 
     Candidates are scored by the place-slot model (and ``cooc``: targets × candidates co-occurrence
-    scores); the best ``rerank`` are then rescored with the kind mix, when both sides have it."""
+    scores); the best ``rerank`` are then rescored with the kind mix and the volume, when known.
+    Everything is done per block of targets, so only ``k`` candidates per target are ever stored."""
     T, C = R.ps.shape[0], K.ps.shape[0]
     vol = volume_model(R, K)
     has_kinds = W.kind_llr is not None and R.kinds is not None
     keep = max(k, rerank if has_kinds or vol is not None else k)
     keep = min(keep, C)
-    out_c = np.full((T, keep), -1, dtype=np.int64)
-    out_v = np.full((T, keep), -np.inf)
+    out_c = np.full((T, k), -1, dtype=np.int64)
+    out_v = np.full((T, k), -np.inf)
     nT = R.n
     Rps = R.ps.tocsr()
     Rp = _place_counts(R)
+    lr = np.log((nT + 0.5) / R.days) if vol is not None else None
+    lk = np.log((K.n + 0.5) / K.days) if vol is not None else None
+    mk = R.kinds.tocsr() if has_kinds else None
+
+    def finish(a: int, z: int, cols: np.ndarray, vals: np.ndarray) -> None:
+        if has_kinds or vol is not None:
+            ok = cols >= 0
+            safe = np.where(ok, cols, 0)
+            extra = np.zeros(vals.shape)
+            if has_kinds:
+                extra += np.einsum("tk,tjk->tj", mk[a:z].toarray(), W.kind_llr[safe])
+            if vol is not None:
+                shift, sigma = vol
+                zz = (lr[a:z, None] - lk[safe] - shift) / sigma
+                extra += -0.5 * zz * zz
+            vals = np.where(ok, vals + extra, -np.inf)
+            o = np.argsort(-vals, axis=1, kind="stable")
+            cols, vals = np.take_along_axis(cols, o, axis=1), np.take_along_axis(vals, o, axis=1)
+        w = min(k, cols.shape[1])
+        out_c[a:z, :w], out_v[a:z, :w] = cols[:, :w], vals[:, :w]
+        if progress:
+            progress(z - a)
+
     if W.dense is not None:
         block = max(1, BLOCK_CELLS // max(C, 1))
         for a in range(0, T, block):
@@ -232,9 +256,7 @@ def top(R: Side, K: Side, W: Weights, *, k: int = 10, cooc: sp.csr_matrix | None
             idx = np.argpartition(-s, keep - 1, axis=1)[:, :keep] if keep < C else np.tile(np.arange(C), (z - a, 1))
             val = np.take_along_axis(s, idx, axis=1)
             o = np.argsort(-val, axis=1, kind="stable")
-            out_c[a:z], out_v[a:z] = np.take_along_axis(idx, o, axis=1), np.take_along_axis(val, o, axis=1)
-            if progress:
-                progress(z - a)
+            finish(a, z, np.take_along_axis(idx, o, axis=1), np.take_along_axis(val, o, axis=1))
     else:
         # one product: [R_ps | R_p] · [V | U]ᵀ (no sum of two sparse results to sort)
         VUt = sp.vstack([W.V.T.tocsr(), W.U.T.tocsr()], format="csr")
@@ -251,30 +273,13 @@ def top(R: Side, K: Side, W: Weights, *, k: int = 10, cooc: sp.csr_matrix | None
             rows = np.repeat(np.arange(z - a), np.diff(s.indptr))
             s.data = s.data + nT[a + rows] * W.b[s.indices]
             cols, vals = _topk_rows(s, keep)
+            del s, rows
             empty = cols[:, 0] < 0
             if empty.any():      # no shared place: the best a-priori candidate
                 cols[empty, 0] = best_prior
                 vals[empty, 0] = nT[a:z][empty] * W.b[best_prior]
-            out_c[a:z], out_v[a:z] = cols, vals
-            if progress:
-                progress(z - a)
-    if has_kinds or vol is not None:
-        ok = out_c >= 0
-        safe = np.where(ok, out_c, 0)
-        extra = np.zeros(out_v.shape)
-        if has_kinds:
-            mk = np.asarray(R.kinds.todense(), dtype=float)
-            extra += np.einsum("tk,tjk->tj", mk, W.kind_llr[safe])
-        if vol is not None:
-            shift, sigma = vol
-            lr = np.log((R.n + 0.5) / R.days)
-            lk = np.log((K.n + 0.5) / K.days)
-            z = (lr[:, None] - lk[safe] - shift) / sigma
-            extra += -0.5 * z * z
-        out_v = np.where(ok, out_v + extra, -np.inf)
-        o = np.argsort(-out_v, axis=1, kind="stable")
-        out_c, out_v = np.take_along_axis(out_c, o, axis=1), np.take_along_axis(out_v, o, axis=1)
-    return out_c[:, :k], out_v[:, :k]
+            finish(a, z, cols, vals)
+    return out_c, out_v
 
 
 def assign(cands: np.ndarray, scores: np.ndarray, n_candidates: int, groups: np.ndarray | None = None) -> np.ndarray:
