@@ -343,12 +343,12 @@ class _Run:
         return f"({we} * 6 + {blk})", 12, d
 
     def profile_counts(self, rel: str) -> pd.DataFrame:
-        slot, _, d = self.slots()
+        slot, S, d = self.slots()      # one slot: a constant, not a GROUP BY term (it would be positional)
         return self.q(f"""
             SELECT uid, loc, {slot} AS slot, COUNT(*) AS n FROM (
               SELECT DISTINCT uid, loc, CAST(FLOOR((t + {self.off}) / {d}) AS BIGINT) * {d} AS hb FROM {rel}
               WHERE loc IS NOT NULL
-            ) x GROUP BY uid, loc, {slot}""").sort_values(["uid", "loc", "slot"], kind="stable", ignore_index=True)
+            ) x GROUP BY uid, loc{'' if S == 1 else ', ' + slot}""").sort_values(["uid", "loc", "slot"], kind="stable", ignore_index=True)
 
     def build(self):
         """Both sides as ``profile_model.Side`` plus the target bookkeeping."""

@@ -148,7 +148,8 @@ def test_rates_baseline_and_envelope(raw):
 
 @pytest.mark.parametrize("chain", [("generalize-space:level=district", "generalize-time:bin=1d"),
                                    ("geo-noise:epsilon=0.5",), ("subsample:records=0.5",), ("topn:n=3",),
-                                   ("jitter:minutes=60",)])
+                                   ("jitter:minutes=60",),
+                                   ("generalize-space:level=province", "generalize-time:bin=1w")])
 def test_coarsening_or_noise_never_beats_the_raw_release(orig, raw, chain):
     res = _profile(orig, chain)
     assert res.extra["top1_rate"]["value"] <= raw.extra["top1_rate"]["ci"][1]
