@@ -22,7 +22,7 @@ Helpers (also importable: ``from reidcheck.pytest_plugin import assert_reid_risk
 ----------------------------------------------------------------------------------------
 * ``assert_reid_risk_below(data, ...)`` — unicity (de Montjoye): the share of people singled out
   by ``points`` known (time bin, place) points must stay below a limit.
-* ``assert_not_linkable(data, ...)`` — profile linkage (the audit's RC205): the share of pseudonyms
+* ``assert_not_linkable(data, ...)`` — profile linkage (the audit's behavioural-linkability rule): the share of pseudonyms
   re-identified from their own earlier behaviour must stay below a limit.
 * ``assert_k_anonymous(table, qi, k)`` — every equivalence class on the quasi-identifiers has at
   least ``k`` records.
@@ -69,7 +69,7 @@ Example: a data pipeline's test file (ready to paste)
 
     def test_behaviour_still_links_the_export(reidcheck, reidcheck_population):
         # ... yet a profile learnt over its first days names many people in its later days: coarse
-        # points are not enough (profile linkage, the audit's RC205; limit 5% by default).
+        # points are not enough (profile linkage, the audit's behavioural-linkability rule; limit 5% by default).
         with pytest.raises(AssertionError, match="linkability"):
             reidcheck.assert_not_linkable(export(reidcheck_population))
 
@@ -229,7 +229,7 @@ def assert_not_linkable(data, *, max_linked_rate: float = 0.05, split_days: int 
                         mapping: str | None = None, cells=None, judge: str = "upper",
                         utc_offset_h: float | None = None):
     """Fail unless few pseudonyms of ``data`` are re-identified from their own earlier behaviour
-    (profile linkage by self-split, the audit's RC205).
+    (profile linkage by self-split, the audit's behavioural-linkability rule).
 
     The records of the first ``split_days`` days (default: half of the days the data spans;
     ``"halves"``: each pseudonym cut at the middle of its own span, for rotated pseudonyms) are taken

@@ -6,7 +6,7 @@ A population (5,000 subscribers × 28 days in full mode), seven releases, and th
 * **A** — the true records of days 0–14 against release days 14–28 (no time overlap);
 * **B** — a seeded 30% sample of each person's true records against the whole release;
 
-plus the audit's view (RC205: ``--self-split`` half of the days, ``halves`` for rotated tokens). The
+plus the audit's view (rule behavioural-linkability: ``--self-split`` half of the days, ``halves`` for rotated tokens). The
 reference is an independent profile-matching attacker measured on the same kind of data (issue 14:
 place × 4-hour-block × day-type histograms with hierarchical smoothing, planar-Laplace mixture for
 geo-noise, event mix and volume; top-1 or one-to-one). Ours should be at least as strong.
@@ -38,7 +38,7 @@ RELEASES = (
 
 
 def _self_split(engine, orig, rel, pub, days: int):
-    """RC205's figure: the release's own first half (or each rotated token's first half)."""
+    """The audit's figure (behavioural-linkability): the release's own first half (or each rotated token's first half)."""
     from ..attacks import ProfileLinkage
     from ..io import TrajectoryInput
     from ..privacy import _events_table, _kinds
@@ -94,7 +94,7 @@ def run(ctx) -> dict:
         rows.append({"quantity": f"{f['release']}: top-1 A / top-1 B / one-to-one B",
                      "ours": " / ".join(f"{x:.2f}" for x in ours),
                      "published": " / ".join(f"{x:.2f}" for x in ref), "agreement": agreement,
-                     "note": f"audit RC205 (self-split): {f['self_split']['value']:.2f}; "
+                     "note": f"audit behavioural-linkability (self-split): {f['self_split']['value']:.2f}; "
                              f"{f['n_targets_A']:,} targets, {f['n_candidates_A']:,} candidates in A"})
     _plot(ctx, figures, n_subs, days)
     return {"params": {"subscribers": n_subs, "days": days, "scenarios": {"A": f"days 0..{days // 2} vs "

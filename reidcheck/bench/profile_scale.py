@@ -6,7 +6,7 @@ only (``anonymize -s token``, key derived from the seed: not a real release), th
 process (``python -m reidcheck.cli attack profile``; wall time from start to exit, peak = the
 child's maximum resident set size, from ``os.wait4``):
 
-* ``--self-split 14`` — what the audit's RC205 runs on every export;
+* ``--self-split 14`` — what the audit's behavioural-linkability rule runs on every export;
 * ``--knowledge POP --truth TRUTH --knowledge-days 0..14 --release-days 14..28`` — scenario A.
 
 Above 100,000 subscribers only the self-split runs, on the population's own cdr table (its stable
