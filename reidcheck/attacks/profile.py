@@ -530,6 +530,10 @@ class _Run:
     def result(self, t0: float) -> AttackResult:
         self.prepare()
         K, R, tinfo, _ = self.build()
+        if not len(K.ids) or not len(R.ids):
+            side = "knowledge" if not len(K.ids) else "release window"
+            raise UsageError(f"The {side} holds no record to profile (for a self-split: no pseudonym has records on "
+                             "the knowledge side); nothing can be linked.")
         W = model.weights(K, dense=K.ps.shape[1] <= 1024 and K.ps.shape[0] * R.ps.shape[0] <= 4e10)
         cands, scores = model.top(R, K, W, k=self.a.top_k, cooc=self.cooc(K, R))
         truth_row = self.true_rows(K, tinfo)

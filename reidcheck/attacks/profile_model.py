@@ -190,7 +190,7 @@ def volume_model(R: Side, K: Side) -> tuple[float, float] | None:
     (the sides' median difference: sampling, suppression), with the spread σ of a person's log
     rate between the two halves of the knowledge window (the adversary's own data), widened for
     the release window's length. None without window lengths."""
-    if R.days is None or K.days is None or K.halves is None:
+    if R.days is None or K.days is None or K.halves is None or not len(R.ids) or not len(K.ids):
         return None
     lr = np.log((R.n + 0.5) / R.days)
     lk = np.log((K.n + 0.5) / K.days)

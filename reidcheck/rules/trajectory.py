@@ -135,7 +135,14 @@ def behavioural_linkability(ctx, table, rule):
                 message=f"The export spans {days} day(s); a split after {split} leaves nothing to re-identify.",
                 status="not_applicable")
         return
-    res = ProfileLinkage(self_split=split, seed=ctx.seed).run(ctx.engine, inp)
+    from ..errors import UsageError
+
+    try:
+        res = ProfileLinkage(self_split=split, seed=ctx.seed).run(ctx.engine, inp)
+    except UsageError as exc:       # e.g. every pseudonym has a single record: no behaviour to learn
+        ctx.add(rule, table, metric=None, value=None, interval=None, params={"split_days": split},
+                message=str(exc), status="not_applicable")
+        return
     cr = res.correct_rate
     if not cr or cr.get("value") is None:
         ctx.add(rule, table, metric=None, value=None, interval=None, params=res.params,

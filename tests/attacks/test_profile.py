@@ -336,3 +336,23 @@ def test_no_better_than_chance_is_said():
     with pytest.warns(UserWarning, match="no better than a random guess"):
         res = ProfileLinkage(self_split=7).run(e, rel)
     assert res.extra["warning"].startswith("no better")
+
+
+def test_nothing_to_profile_is_not_applicable_in_the_audit(tmp_path):
+    """One record per pseudonym (each looks rotated, and halves leave nothing on the knowledge side):
+    the attack says so in one line; the audit records the rule as not applicable."""
+    from reidcheck.audit import run_audit
+    from reidcheck.errors import UsageError
+    from reidcheck.io import load_trajectories
+    from reidcheck.policy import Policy
+
+    df = pd.DataFrame({"pid": ["a", "b", "c", "d"], "timestamp": 1_736_100_000 + 3600 * np.arange(4),
+                       "cell_id": [0, 1, 2, 0]})
+    e = get_engine("duckdb")
+    with pytest.raises(UsageError, match="nothing can be linked"):
+        ProfileLinkage(self_split="halves").run(e, load_trajectories(e, df, relation="x"))
+    f = tmp_path / "export.csv"
+    df.to_csv(f, index=False)
+    report = run_audit(get_engine("duckdb"), f, Policy())
+    rc = [x for x in report["findings"] if x["rule_id"] == "RC205"]
+    assert rc and rc[0]["status"] == "not_applicable"
