@@ -13,11 +13,13 @@ Above 100,000 subscribers only the self-split runs, on the population's own cdr 
 ids are the pseudonyms): ``anonymize`` holds a release in memory, and 240M rows do not fit.
 
 Budgets (issue 14): 100k in ≤ 3 min; 1M in ≤ 30 min with a peak ≤ 6 GB on this 2-core machine.
+``REIDCHECK_PROFILE_SCALE_SIZES=100000`` (comma-separated) measures other sizes in full mode.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -48,6 +50,8 @@ def _child(cmd: list[str]) -> dict:
 
 def run(ctx) -> dict:
     sizes = (3_000,) if ctx.quick else (100_000, 1_000_000)
+    if os.environ.get("REIDCHECK_PROFILE_SCALE_SIZES") and not ctx.quick:
+        sizes = tuple(int(x) for x in os.environ["REIDCHECK_PROFILE_SCALE_SIZES"].split(","))
     budgets = {100_000: (180, None), 1_000_000: (1800, 6144)}
     py = [sys.executable, "-m", "reidcheck.cli"]
     figures = []
