@@ -110,6 +110,16 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
+def _check_limit(name: str, limit, judge: str) -> None:
+    """A rate gate's arguments: ``judge`` is upper or value, ``limit`` a share in [0, 1] (UsageError)."""
+    from .errors import UsageError
+
+    if judge not in ("upper", "value"):
+        raise UsageError(f"Parameter `judge` must be 'upper' or 'value'. Got {judge!r} instead.")
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 <= limit <= 1:
+        raise UsageError(f"Parameter `{name}` must be a share between 0 and 1. Got {limit!r} instead.")
+
+
 def _engine():
     from .engine import get_engine
 
@@ -184,15 +194,9 @@ def assert_reid_risk_below(data, *, max_unique_rate: float = 0.1, points: int = 
     """
     __tracebackhide__ = True
     from .attacks.trajectory import Unicity
-    from .errors import UsageError
     from .io import load_trajectories
 
-    if judge not in ("upper", "value"):
-        raise UsageError(f"Parameter `judge` must be 'upper' or 'value'. Got {judge!r} instead.")
-    if isinstance(max_unique_rate, bool) or not isinstance(max_unique_rate, (int, float)) \
-            or not 0 <= max_unique_rate <= 1:
-        raise UsageError(f"Parameter `max_unique_rate` must be a share between 0 and 1. Got {max_unique_rate!r} "
-                         "instead.")
+    _check_limit("max_unique_rate", max_unique_rate, judge)
     attack = Unicity(points=points, time_bin=time_bin, space=space, targets=targets, seed=seed)
     attack.validate()   # before any file is read
     engine = _engine()
@@ -243,15 +247,9 @@ def assert_not_linkable(data, *, max_linked_rate: float = 0.05, split_days: int 
     check passes."""
     __tracebackhide__ = True
     from .attacks.profile import ProfileLinkage
-    from .errors import UsageError
     from .io import load_trajectories
 
-    if judge not in ("upper", "value"):
-        raise UsageError(f"Parameter `judge` must be 'upper' or 'value'. Got {judge!r} instead.")
-    if isinstance(max_linked_rate, bool) or not isinstance(max_linked_rate, (int, float)) \
-            or not 0 <= max_linked_rate <= 1:
-        raise UsageError(f"Parameter `max_linked_rate` must be a share between 0 and 1. Got {max_linked_rate!r} "
-                         "instead.")
+    _check_limit("max_linked_rate", max_linked_rate, judge)
     if split_days is not None:
         ProfileLinkage(self_split=split_days).validate()
     engine = _engine()
