@@ -659,3 +659,57 @@ def load_trips(engine, path, *, delimiter: str | None = None) -> pd.DataFrame:
         return engine.query(sql)
     finally:
         engine.drop("__trips")
+
+
+def load_calls(engine, path, *, utc_offset_h: float | None = None):
+    """Call and SMS records with their counterparts, for the call-graph attack
+    (``attacks.callgraph.CallTable``): a release directory or file (``pid``, ``counterpart_pid``,
+    ``timestamp``, ``event_type``, ``direction``) or a population directory (``subscriber_id``,
+    ``counterpart_msisdn``, …; in-network numbers become their subscriber through the subscribers
+    table, off-network ones stay numbers). Records without a counterpart count as the party's own
+    activity. ``utc_offset_h``: default from the manifest (5 for generated populations), else 0."""
+    from .attacks.callgraph import CallTable
+
+    file, _, manifest = resolve_input(path, "cdr")
+    load_table(engine, file, relation="__calls", text=False)
+    try:
+        cols = set(engine.columns("__calls"))
+        q = engine.quote
+        if {"pid", "counterpart_pid"} <= cols:
+            party, other = "pid", "counterpart_pid"
+        elif {"subscriber_id", "counterpart_msisdn"} <= cols:
+            party, other = "subscriber_id", "counterpart_msisdn"
+        else:
+            raise InputError(f"File '{file}': a call graph needs pid and counterpart_pid (a release made with "
+                             "counterparts=pseudonymize) or subscriber_id and counterpart_msisdn (a population); "
+                             f"columns are {column_list(sorted(cols))}.")
+        for c in ("timestamp", "event_type", "direction"):
+            if c not in cols:
+                raise InputError(f"File '{file}': column '{c}' not found; columns are {column_list(sorted(cols))}.")
+        types = engine.columns("__calls")
+        t = _time_sql(engine, q("timestamp"), types["timestamp"], "s")
+        df = engine.query(f"SELECT CAST({q(party)} AS STRING) AS party, CAST({q(other)} AS STRING) AS other, "
+                          f"{t} AS t, LOWER(CAST({q('event_type')} AS STRING)) = 'voice' AS call, "
+                          f"LOWER(CAST({q('direction')} AS STRING)) = 'out' AS \"out\" FROM __calls")
+    finally:
+        engine.drop("__calls")
+    bad = df["party"].isna() | df["t"].isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
+        col = party if df["party"].isna().iloc[row - 1] else "timestamp"
+        raise InputError(f"File '{file}', column '{col}', row {row}: empty or unreadable "
+                         f"({int(bad.sum()):,} such rows).")
+    if other == "counterpart_msisdn":
+        subs_file = Path(path) / "subscribers.parquet" if Path(path).is_dir() else None
+        if subs_file is not None and subs_file.exists():
+            subs = _read_canonical(subs_file, "subscribers")[["subscriber_id", "msisdn"]]
+            own = pd.Series(subs["subscriber_id"].astype(str).to_numpy(), index=subs["msisdn"].astype(str).to_numpy())
+            mapped = own.reindex(df["other"].to_numpy()).to_numpy()
+            df["other"] = np.where(pd.isna(mapped), "n:" + df["other"].astype(object).fillna("").astype(str),
+                                   mapped.astype(object))
+            df.loc[df["other"] == "n:", "other"] = None
+    utc_offset_h = check_utc_offset(utc_offset_h)
+    offset = utc_offset_h if utc_offset_h is not None else float(
+        manifest.get("params", {}).get("utc_offset_h", 5.0 if manifest else 0.0))
+    df["t"] = df["t"].astype(np.int64)
+    return CallTable(records=df, utc_offset_h=offset)

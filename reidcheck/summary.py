@@ -84,6 +84,13 @@ def describe(result) -> str:
         if p.get("release_days"):
             parts.append(f"vs release days {p['release_days']}")
         return " ".join(parts)
+    if result.attack == "callgraph":
+        if p.get("self_split") is not None:
+            return f"own first {p['self_split']} day(s) of contacts, labelled"
+        parts = [f"call graph of days {p['knowledge_days']}" if p.get("knowledge_days") else "true call graph"]
+        if p.get("release_days"):
+            parts.append(f"vs release days {p['release_days']}")
+        return " ".join(parts)
     if result.attack == "hash-reversal":
         x = result.extra
         scope = f"{len(p['prefixes'])} prefixes" if p["kind"] == "msisdn" else f"{len(p['heads'])} CNIC heads"
@@ -103,7 +110,7 @@ def print_results(results, console: Console | None = None) -> None:
     import sys
 
     console = console or Console(width=None if sys.stdout.isatty() else 120)
-    if results and all(r.attack == "profile" for r in results):
+    if results and all(r.attack in ("profile", "callgraph") for r in results):
         return _print_profile(results, console)
     t = Table(title="Re-identification results", show_header=True)
     for col in ("rule", "adversary knows", "targets", "skipped", "unique", "95% CI", "set p50/p90/max"):
@@ -119,7 +126,8 @@ def print_results(results, console: Console | None = None) -> None:
 
 
 def _print_profile(results, console) -> None:
-    """Profile linkage: the rates of its three decisions against a random guess (numbers never cut)."""
+    """Profile and call-graph linkage: the rates of their three decisions against a random guess
+    (numbers never cut)."""
     def pct(r):
         return f"{r['value']:.1%}" if r and r["value"] is not None else "-"
 
@@ -132,7 +140,8 @@ def _print_profile(results, console) -> None:
                      f"{t1['ci'][0]:.1%}–{t1['ci'][1]:.1%}" if t1 and t1["value"] is not None else "-",
                      pct(x["top5_rate"]), pct(x["assignment_rate"]),
                      f"{r.baseline_rate:.3%}" if r.baseline_rate else "-"))
-    t = Table(title="Profile linkage (share of released pseudonyms whose person is named)", show_header=True)
+    what = "Call-graph" if all(r.attack == "callgraph" for r in results) else "Profile"
+    t = Table(title=f"{what} linkage (share of released pseudonyms whose person is named)", show_header=True)
     for i, col in enumerate(cols):
         widest = max([len(w) for w in col.split()] + [len(row[i]) for row in rows])
         t.add_column(col, justify="left" if i < 2 else "right", overflow="fold",

@@ -74,3 +74,53 @@ def test_same_key_and_seed_same_release(small_population):
 def test_bad_parameters(small_population, kwargs, needle):
     with pytest.raises(UsageError, match=needle):
         pseudonymize(small_population.cdr, **kwargs)
+
+
+# -- counterparts ------------------------------------------------------------------------------------
+def _published(pop, spec, seed=5):
+    from reidcheck.anonymize.release import Release
+    from reidcheck.anonymize.strategies import apply_strategies
+    from reidcheck.secrets import key_from_seed
+
+    return apply_strategies(Release.from_population(pop), [spec], seed=seed, key=key_from_seed(seed)).publish()
+
+
+@pytest.mark.parametrize("method", ["hash", "token", "rotate:period=day"])
+def test_counterparts_get_their_subscribers_own_pseudonym_and_no_number_is_released(small_population, method):
+    name, _, rest = method.partition(":")
+    spec = f"{name}:{rest + ',' if rest else ''}counterparts=pseudonymize"
+    pub = _published(small_population, spec)
+    cdr = pub.tables["cdr"]
+    orig = small_population.cdr
+    assert len(cdr) == len(orig) and "counterpart_msisdn" not in cdr.columns
+    # no released value is a phone number, in any table, in any written form
+    numbers = set(orig["counterpart_msisdn"].dropna()) | set(small_population.subscribers["msisdn"])
+    digits = {n.lstrip("+") for n in numbers} | {"0" + n[3:] for n in numbers}
+    for t in pub.tables.values():
+        for col in t.columns:
+            vals = set(t[col].dropna().astype(str))
+            assert not (vals & numbers) and not (vals & digits), col
+    # an in-network counterpart carries the pseudonym its subscriber has on its own records (same period)
+    truth = pub.truth[pub.truth["table"].isin(["cdr", "all"])] if "table" in pub.truth.columns else pub.truth
+    key = ["pid", "period"] if name == "rotate" else ["pid"]
+    t = truth.drop_duplicates(key)
+    own = small_population.subscribers.set_index("msisdn")["subscriber_id"]
+    cp_sid = own.reindex(orig["counterpart_msisdn"].to_numpy()).to_numpy()
+    inside = ~pd.isna(cp_sid)
+    assert 0.3 < inside.mean() < 1                                     # both kinds are exercised
+    got = pd.Series(t["subscriber_id"].to_numpy(), index=t["pid"].to_numpy())
+    back = got.reindex(cdr["counterpart_pid"].astype(object).to_numpy()[inside]).to_numpy()
+    assert (back == cp_sid[inside].astype(float)).all()
+    # off-network numbers get tokens that are no subscriber's pseudonym; no counterpart, no token
+    off = ~inside & orig["counterpart_msisdn"].notna().to_numpy()
+    off_tokens = set(cdr["counterpart_pid"].astype(object).to_numpy()[off])
+    assert off_tokens and not off_tokens & set(truth["pid"])
+    assert cdr["counterpart_pid"].isna().to_numpy()[orig["counterpart_msisdn"].isna().to_numpy()].all()
+    assert pub.manifest["counterparts"] == "pseudonymize"
+
+
+def test_counterparts_are_dropped_by_default_and_bad_values_refused(small_population):
+    pub = _published(small_population, "token")
+    assert "counterpart_pid" not in pub.tables["cdr"].columns and pub.manifest["counterparts"] == "drop"
+    with pytest.raises(UsageError, match="counterparts"):
+        _published(small_population, "token:counterparts=clear")

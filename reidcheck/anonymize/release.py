@@ -91,6 +91,9 @@ class Release:
     steps: tuple = ()
     key: ReleaseKey | None = None                  # set by apply_strategies; never published
     seed: int = 0                                  # mixed with the key; never published
+    #: the counterpart of each original event row (indexed by ``events["_row"]``) as the digits of its
+    #: E.164 number, −1 where there is none (data sessions); never published as such
+    counterparts: np.ndarray | None = None
 
     # ------------------------------------------------------------------------------------------
     @classmethod
@@ -129,7 +132,9 @@ class Release:
         return cls(events=events, places=places.reset_index(drop=True),
                    cell_to_place=pd.Series(cells["cell_id"].to_numpy(np.int64), index=cells["cell_id"].to_numpy()),
                    qi=qi, travel=travel, subscribers=subs[["subscriber_id", "msisdn"]], cells=cells,
-                   utc_offset_h=float(params.get("utc_offset_h", 5.0)))
+                   utc_offset_h=float(params.get("utc_offset_h", 5.0)),
+                   counterparts=_number_digits(ev["counterpart_msisdn"]) if "counterpart_msisdn" in ev.columns
+                   else None)
 
     def head_users(self, n: int) -> "Release":
         """The same release restricted to the ``n`` lowest subscriber ids (for dry runs of a plan)."""
@@ -171,6 +176,7 @@ class Release:
         seed = self.seed if self.key is not None or seed is None else int(seed)
         p = dict(self.pseudonym)
         method = p.pop("method")
+        counterparts = p.pop("counterparts", "drop")
         tables: dict[str, pd.DataFrame] = {}
         if self.presence is not None:  # an aggregate: no person-level table, no pseudonym, no truth map
             tables = {"presence": self.presence, "cells": self.places.rename(columns={"place": "cell_id"})}
@@ -187,17 +193,34 @@ class Release:
         if self.events is not None:
             ev = self.events.drop(columns=["_row", "subscriber_id"])
             uid = self.events["subscriber_id"].to_numpy(np.int64)
+            times = self.events["timestamp"].to_numpy()
+            cp_uid = cp_off = None
+            if counterparts == "pseudonymize" and self.counterparts is not None:
+                cp_uid, cp_off = self._counterpart_ids()
+            n_ev = len(uid)
             if method == "rotate":
-                codes, names, rt = pseudonym_codes(uid, self.events["timestamp"].to_numpy(), method="rotate", key=key,
-                                                   seed=seed, **p)
+                # one rotation over the records' own (subscriber, period) and their in-network counterparts'
+                # (a counterpart gets the token its subscriber has in that period), so the truth map holds both
+                both = uid if cp_uid is None else np.concatenate([uid, cp_uid[cp_uid >= 0]])
+                t_both = times if cp_uid is None else np.concatenate([times, times[cp_uid >= 0]])
+                codes, names, rt = pseudonym_codes(both, t_both, method="rotate", key=key, seed=seed, **p)
                 rank, pid_names = _sorted_categories(names)
-                pid_codes = rank[codes]
+                pid_codes = rank[codes[:n_ev]]
+                cp_names = pid_names[rank[codes[n_ev:]]] if cp_uid is not None else None
                 truth.append(rt.assign(table="cdr"))
             else:
                 codes = np.searchsorted(all_ids, uid)
                 used[codes] = True
                 pid_codes, pid_names = base_rank[codes], base_sorted
+                cp_names = None
+                if cp_uid is not None:
+                    known = cp_uid >= 0
+                    cp_codes = np.searchsorted(all_ids, cp_uid[known])
+                    used[cp_codes] = True
+                    cp_names = base_names[cp_codes]
             ev.insert(0, "pid", pd.Categorical.from_codes(pid_codes, categories=pid_names))
+            if cp_uid is not None:
+                ev.insert(1, "counterpart_pid", self._counterpart_column(cp_uid, cp_off, cp_names, key, seed))
             if self.places is None:
                 ev = ev.drop(columns=["place"])
             else:
@@ -218,15 +241,50 @@ class Release:
         return Published(tables=tables, truth=truth, manifest=self._manifest(key, method, tables),
                          pid_codes=pid_codes, pid_names=pid_names, key=key)
 
+    def _counterpart_ids(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per event row: the counterpart's subscriber id (−1 when off-network or none) and the
+        off-network number's digits (−1 when in-network or none)."""
+        digits = self.counterparts[self.events["_row"].to_numpy(np.int64)]
+        subs = self.subscribers
+        own = pd.Series(subs["subscriber_id"].to_numpy(np.int64), index=_number_digits(subs["msisdn"]))
+        own = own[~own.index.duplicated()]
+        sid = own.reindex(digits).to_numpy()
+        inside = ~np.isnan(sid)
+        cp_uid = np.where(inside, np.nan_to_num(sid, nan=-1), -1).astype(np.int64)
+        cp_off = np.where(~inside & (digits >= 0), digits, -1)
+        return cp_uid, cp_off
+
+    @staticmethod
+    def _counterpart_column(cp_uid, cp_off, in_names, key: ReleaseKey, seed: int) -> pd.Categorical:
+        """``counterpart_pid``: the in-network counterpart's own pseudonym (``in_names``, in row order of
+        the in-network rows), a keyed token for an off-network number, missing for none. Categories
+        sorted, so the dictionary says nothing of the numbers."""
+        out = np.full(len(cp_uid), None, dtype=object)
+        out[cp_uid >= 0] = in_names
+        off = cp_off >= 0
+        if off.any():
+            numbers, inv = np.unique(cp_off[off], return_inverse=True)
+            out[off] = key.tokens("counterpart", seed, numbers)[inv]
+        cats = np.unique(out[out != None].astype(str)) if (out != None).any() else np.array([], dtype=object)  # noqa: E711
+        return pd.Categorical(out, categories=cats)
+
     def _manifest(self, key: ReleaseKey, method: str, tables: dict) -> dict:
         """``release.json``: how the release was made — the steps and their public parameters. No seed,
         no key, nothing from which a pseudonym or a noise draw could be recomputed; ``key`` says
         where the key came from."""
         return {"kind": "reidcheck-release", "version": 2, "key": key.manifest_entry, "steps": list(self.steps),
-                "pseudonym": method, "space": self.space, "time_bin_s": self.time_bin_s,
+                "pseudonym": method, "counterparts": self.pseudonym.get("counterparts", "drop")
+                if self.events is not None else None, "space": self.space, "time_bin_s": self.time_bin_s,
                 "jitter_s": self.jitter_s, "noise_epsilon_per_km": self.noise_epsilon,
                 "sample_rate": self.sample_rate, "params": {"utc_offset_h": self.utc_offset_h},
                 "rows": {k: int(len(v)) for k, v in tables.items()}}
+
+
+def _number_digits(numbers: pd.Series) -> np.ndarray:
+    """Phone numbers as the int64 of their digits (E.164 has at most 15), −1 where missing."""
+    d = pd.Series(numbers).astype("string").str.replace(r"\D", "", regex=True)
+    d = d.where(d.str.len().between(1, 18))
+    return pd.to_numeric(d, errors="coerce").fillna(-1).to_numpy(np.int64)
 
 
 def _sorted_categories(names: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

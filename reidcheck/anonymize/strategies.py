@@ -4,7 +4,11 @@ Every random draw of step ``i`` comes from the release key and the seed, ``key.r
 seed)`` (``reidcheck.secrets``): the same key, seed and chain give the same release byte for byte;
 without the key the seed reveals nothing of the noise or the pseudonyms. Pseudonymization strategies
 (``hash``, ``hmac``, ``token``, ``rotate``) choose how ``pid`` is made when the release is published;
-without one, keyed tokens are used (a release never carries the subscriber id).
+without one, keyed tokens are used (a release never carries the subscriber id). Their parameter
+``counterparts`` says what happens to the other party of each call or SMS: ``drop`` (the default)
+releases none; ``pseudonymize`` adds ``counterpart_pid`` — an in-network counterpart gets the very
+pseudonym of that subscriber's own records (in the same period, for ``rotate``), an off-network number
+a keyed token (``HMAC(key.derive("counterpart", seed), number)``). No number is ever released.
 """
 
 from __future__ import annotations
@@ -27,12 +31,13 @@ PSEUDONYMS = ("hash", "hmac", "token", "rotate")
 NAMES = PSEUDONYMS + ("generalize-space", "generalize-time", "generalize-qi", "suppress", "topn", "geo-noise",
                       "jitter", "subsample", "kanon", "aggregate", "drop")
 #: Parameters each strategy accepts (and their meaning, for the CLI's help and errors).
+_COUNTERPARTS = "drop (default) | pseudonymize: the other party of calls and SMS"
 PARAMS = {
-    "hash": {"algorithm": "md5|sha1|sha256", "form": "e164|intl|national"},
+    "hash": {"algorithm": "md5|sha1|sha256", "form": "e164|intl|national", "counterparts": _COUNTERPARTS},
     "hmac": {"algorithm": "md5|sha1|sha256", "form": "e164|intl|national",
-             "key": "secret text (default: derived from the release key)"},
-    "token": {},
-    "rotate": {"period": "month|week|day"},
+             "key": "secret text (default: derived from the release key)", "counterparts": _COUNTERPARTS},
+    "token": {"counterparts": _COUNTERPARTS},
+    "rotate": {"period": "month|week|day", "counterparts": _COUNTERPARTS},
     "generalize-space": {"level": "site|district|province|grid:<size>"},
     "generalize-time": {"bin": "15min|1h|4h|1d|1w"},
     "generalize-qi": {"age": "band width in years, or *", "home_district": "province or *", "gender": "*"},
@@ -172,6 +177,9 @@ def apply_strategies(release: Release, strategies, *, seed: int = 0,
         rng = key.rng(f"strategy/{i}", seed)
         p = dict(s.params)
         if s.name in PSEUDONYMS:
+            if p.get("counterparts", "drop") not in ("drop", "pseudonymize"):
+                raise UsageError(f"Parameter `counterparts` must be drop or pseudonymize. Got {p['counterparts']!r} "
+                                 "instead.")
             if "key" in p:
                 p["hmac_key"] = str(p.pop("key")).encode()
             rel = rel.evolve(s.label if s.name != "hmac" else Strategy("hmac", {k: v for k, v in s.params.items()

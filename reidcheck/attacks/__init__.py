@@ -4,10 +4,11 @@
 
 What ``release`` is: an ``io.TrajectoryInput`` (trajectory attacks), an ``inputs.TableInput``
 (tabular checks), an ``inputs.PseudonymInput`` (hash reversal), a DataFrame (linkage: the released
-table; travel: the trips) or an ``anonymize.release.Release`` (aggregate exposure).
+table; travel: the trips), an ``attacks.callgraph.CallTable`` (call graph) or an ``anonymize.release.Release`` (aggregate exposure).
 """
 
 from .aggregate import AggregateExposure
+from .callgraph import CallGraphLinkage, CallTable
 from .inputs import PseudonymInput, TableInput
 from .linkage import Linkage
 from .profile import ProfileLinkage
@@ -17,7 +18,7 @@ from .trajectory import (HomeWork, KnownPoints, TopN, Unicity, UnicityCurve, kno
                          unicity_curve)
 from .travel import TravelLinkage, travel_linkage
 
-__all__ = ["AggregateExposure", "HashReversal", "HomeWork", "KAnonymity", "KnownPoints", "LDiversity",
+__all__ = ["AggregateExposure", "CallGraphLinkage", "CallTable", "HashReversal", "HomeWork", "KAnonymity", "KnownPoints", "LDiversity",
            "Linkage", "PopulationRisk", "ProfileLinkage", "PseudonymInput", "TCloseness", "TableInput", "TopN", "TravelLinkage",
            "Unicity", "UnicityCurve", "known_points_attack", "reverse_plan_slice", "travel_linkage",
            "unicity_curve"]

@@ -388,3 +388,52 @@ def attack_profile(
         if issubclass(w.category, NoBetterThanChance):
             print(f"reidcheck: warning: {w.message}", file=sys.stderr)
     _emit([res], json_path, quiet)
+
+
+@attack_app.command("callgraph")
+def attack_callgraph(
+    input_path: Path = typer.Argument(..., metavar="RELEASE",
+                                      help="A CDR release with counterparts (anonymize -s token:counterparts="
+                                           "pseudonymize): a release directory or a CSV/Parquet file."),
+    knowledge: Optional[Path] = typer.Option(None, "--knowledge", metavar="POP",
+                                             help="The adversary's labelled call records: a population directory "
+                                                  "(or a file with subscriber_id, counterpart_msisdn, timestamp, "
+                                                  "event_type, direction)."),
+    truth: Optional[Path] = typer.Option(None, "--truth", metavar="TRUTH",
+                                         help="Truth map (pid, subscriber_id) such as <release>.TRUTH-MAP-SECRET.parquet; "
+                                              "only scores."),
+    knowledge_days: Optional[str] = typer.Option(None, "--knowledge-days", metavar="A..B",
+                                                 help="Knowledge window: local days A to B (B excluded) from the "
+                                                      "data's first day."),
+    release_days: Optional[str] = typer.Option(None, "--release-days", metavar="C..D",
+                                               help="Release window, likewise (e.g. 0..14 and 14..28: no overlap)."),
+    self_split: Optional[int] = typer.Option(None, "--self-split", metavar="DAYS",
+                                             help="No outside knowledge: the release's first DAYS days are the "
+                                                  "labelled graph, the rest is re-identified."),
+    seed: int = typer.Option(0, "--seed", callback=_seed),
+    utc_offset: Optional[float] = _common["utc_offset"],
+    json_path: Optional[str] = _common["json"], engine: str = _common["engine"], quiet: bool = _common["quiet"],
+) -> None:
+    """Call-graph linkage (Creţu et al. 2022): link the release's pseudonyms to the people of another
+    period by their 1- and 2-hop contacts; top-1, top-5 and one-to-one re-identification rates."""
+    from ..attacks import CallGraphLinkage
+    from ..engine import get_engine
+    from ..io import load_calls, load_frame
+
+    if self_split is None and (knowledge is None or truth is None):
+        raise UsageError("Give --knowledge POP and --truth TRUTH (the adversary's labelled call records and the map "
+                         "that scores her), or --self-split DAYS to use the release alone.")
+    if self_split is not None and (knowledge is not None or truth is not None):
+        raise UsageError("--self-split uses the release alone; it cannot be combined with --knowledge or --truth.")
+    attack = CallGraphLinkage(knowledge_days=knowledge_days, release_days=release_days, self_split=self_split,
+                              seed=seed)
+    attack.validate()
+    eng = get_engine(engine)
+    rel = _guard(lambda: load_calls(eng, input_path, utc_offset_h=utc_offset))
+    know = tr = None
+    if knowledge is not None:
+        know = _guard(lambda: load_calls(eng, knowledge, utc_offset_h=utc_offset))
+        tr = _guard(lambda: load_frame(eng, truth))
+        if "pid" not in tr.columns or not ({"subscriber_id", "uid"} & set(tr.columns)):
+            raise InputError(f"File '{truth}': the truth map needs columns 'pid' and 'subscriber_id' (or 'uid').")
+    _emit([_guard(lambda: attack.run(eng, rel, knowledge=know, truth=tr))], json_path, quiet)
