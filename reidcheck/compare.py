@@ -33,7 +33,8 @@ from .anonymize.strategies import apply_strategies, parse_strategy
 from .errors import InputError, UsageError
 from .io import read_toml, write_files
 from .attacks.aggregate import AggregateExposure
-from .privacy import PROFILE_SCENARIOS, release_hash_reversal, release_kanon, release_profile, release_unicity
+from .privacy import (PROFILE_SCENARIOS, release_hash_reversal, release_kanon, release_membership, release_profile,
+                      release_recovery, release_unicity)
 from .secrets import key_from_seed
 from .utility import original_figures, tabular_utility, trajectory_utility
 
@@ -54,6 +55,7 @@ DEFAULT_PLAN: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("50% of users", ("subsample:users=0.5",)),
     ("QIs: age 10 y, province", ("generalize-qi:age=10,home_district=province",)),
     ("QIs: Mondrian k=10", ("kanon:k=10,suppression=0.02",)),
+    ("aggregate cell x 1 h, raw counts", ("aggregate:bin=1h,min_count=1",)),
     ("aggregate district x 1 h, DP eps=1", ("generalize-space:level=district",
                                             "aggregate:bin=1h,min_count=10,epsilon=1,max_cells=24")),
 )
@@ -145,6 +147,10 @@ def evaluate(engine, orig: Release, name: str, chain, *, plan: Plan, seed: int, 
     else:
         attacks["aggregate_exposure"] = AggregateExposure(points=plan.points, targets=plan.targets, seed=seed).run(
             engine, rel, knowledge=orig).to_dict()
+        rec = release_recovery(engine, orig, chain, seed=seed)
+        if rec is not None:
+            attacks["recovery"] = rec.to_dict()
+        attacks["membership"] = release_membership(engine, orig, rel, seed=seed).to_dict()
     hr = release_hash_reversal(rel, pub, budget=plan.reversal_budget)
     if hr is not None:
         attacks["hash_reversal"] = hr.to_dict()
@@ -160,7 +166,8 @@ def evaluate(engine, orig: Release, name: str, chain, *, plan: Plan, seed: int, 
 
 #: The attacks whose correct rate can set a release's risk, and how a table names them.
 RISK_ATTACKS = {"unicity": "unicity", "profile_next_period": "profile, next period",
-                "profile_sample": "profile, 30% sample", "aggregate_exposure": "aggregate exposure"}
+                "profile_sample": "profile, 30% sample", "aggregate_exposure": "aggregate exposure",
+                "recovery": "trajectory recovery"}
 
 
 def strongest(attacks: dict) -> dict | None:
@@ -226,11 +233,13 @@ def markdown(comp: Comparison) -> str:
              "distributions (km); GIL is the generalized information loss of the QI table.", "",
              "*Re-identified*: the highest share of people correctly re-identified by any attack — unicity, or "
              "profile linkage with a profile of the first half of the window (*next period*) or a 30% sample of "
-             "each person's records (*sample*) — and which attack it is.", "",
+             "each person's records (*sample*), or, for an aggregate, trajectory recovery from its counts — and "
+             "which attack it is. *Membership AUC*: for an aggregate, how well an adversary with the target's trace "
+             "tells whether the target is counted (0.5: a coin).", "",
              f"| release | re-identified | by | ε_{p.points} singled out | correct | profile next period | "
-             "profile sample | hash reversed | k (QI table) | records kept "
+             "profile sample | membership AUC | hash reversed | k (QI table) | records kept "
              "| spatial err km | temporal err min | count err | OD err | rg W1 km | GIL |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in comp.rows:
         a, u = row["attacks"], row["utility"]
         risk = a.get("unicity") or a.get("aggregate_exposure")
@@ -243,9 +252,10 @@ def markdown(comp: Comparison) -> str:
         k = a.get("kanon", {}).get("k") if a.get("kanon") else None
         best = row.get("risk")
         prof = [_fmt_rate((a.get(k) or {}).get("top1_rate")) if a.get(k) else "n/a" for k in PROFILE_SCENARIOS]
+        mia = _fmt_rate(a["membership"]["auc"]) if a.get("membership") else "n/a"
         lines.append(f"| {row['name']} | {_fmt_rate(best)} | {RISK_ATTACKS[best['attack']] if best else 'n/a'} "
                      f"| {_fmt_rate(risk['unique_rate'])} | {_fmt_rate(risk['correct_rate'])} | {prof[0]} | {prof[1]} "
-                     f"| {hr_s} | {_fmt(k)} | {_fmt(u['records_retained'], 3)} | {_fmt(u['spatial_error_km'])} "
+                     f"| {mia} | {hr_s} | {_fmt(k)} | {_fmt(u['records_retained'], 3)} | {_fmt(u['spatial_error_km'])} "
                      f"| {_fmt(u['temporal_error_min'], 1)} | {_fmt(u['count_error'], 3)} | {_fmt(u['od_error'], 3)} "
                      f"| {_fmt(u['rg_w1_km'])} | {_fmt(u.get('gil'), 3)} |")
     lines += ["", "Strategies of each release:", ""]

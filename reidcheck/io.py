@@ -713,3 +713,68 @@ def load_calls(engine, path, *, utc_offset_h: float | None = None):
         manifest.get("params", {}).get("utc_offset_h", 5.0 if manifest else 0.0))
     df["t"] = df["t"].astype(np.int64)
     return CallTable(records=df, utc_offset_h=offset)
+
+
+def load_aggregate(engine, path, knowledge_cells: pd.DataFrame | None = None, *, utc_offset_h: float | None = None):
+    """An aggregate release directory written by ``reidcheck anonymize -s aggregate…``
+    (``presence.parquet``: place, timestamp = bin start, users; ``cells.parquet``: what each place
+    code stands for; ``release.json``: bin and spatial level) as an ``anonymize.release.Release``
+    with ``presence`` for the aggregate attacks. ``knowledge_cells`` (the population's cells) gives
+    ``cell_to_place``: how the knowledge's cells are expressed in the release's places — by district
+    or province name at those levels, the same code when the codes agree, else the nearest place."""
+    from .anonymize.release import Release
+
+    path = Path(path)
+    if not (path.is_dir() and (path / "presence.parquet").exists()):
+        raise InputError(f"Input '{path}' is not an aggregate release (a directory with presence.parquet, written "
+                         "by `reidcheck anonymize -s aggregate`).")
+    manifest_path = path / "release.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    load_table(engine, path / "presence.parquet", relation="__presence", text=False)
+    try:
+        cols = engine.columns("__presence")
+        for c in ("place", "timestamp", "users"):
+            if c not in cols:
+                raise InputError(f"File '{path / 'presence.parquet'}': column '{c}' not found; columns are "
+                                 f"{column_list(list(cols))}.")
+        t = _time_sql(engine, "timestamp", cols["timestamp"], "s")
+        presence = engine.query(f"SELECT CAST(place AS BIGINT) AS place, {t} AS timestamp, "
+                                "CAST(users AS BIGINT) AS users FROM __presence")
+    finally:
+        engine.drop("__presence")
+    if not (path / "cells.parquet").exists():
+        raise InputError(f"Directory '{path}' has no cells.parquet: the places of the aggregate are unknown.")
+    cells = load_frame(engine, path / "cells.parquet")
+    for c in ("cell_id", "lat", "lon"):
+        if c not in cells.columns:
+            raise InputError(f"File '{path / 'cells.parquet'}': column '{c}' not found; columns are "
+                             f"{column_list(list(cells.columns))}.")
+    cells["cell_id"] = cells["cell_id"].astype(np.int64)
+    places = cells.rename(columns={"cell_id": "place"})
+    space = manifest.get("space") or "cell"
+    c2p = None
+    if knowledge_cells is not None:
+        kc = knowledge_cells
+        if space in ("district", "province") and space in places.columns and space in kc.columns:
+            code = pd.Series(places["place"].to_numpy(np.int64), index=places[space].astype(str).to_numpy())
+            code = code[~code.index.duplicated()]
+            mapped = code.reindex(kc[space].astype(str).to_numpy()).to_numpy()
+        elif set(kc["cell_id"].to_numpy(np.int64)) <= set(places["place"].to_numpy(np.int64)):
+            mapped = kc["cell_id"].to_numpy(np.int64)
+        else:
+            from scipy.spatial import cKDTree
+
+            def xyz(df):
+                la, lo = np.radians(df["lat"].to_numpy(float)), np.radians(df["lon"].to_numpy(float))
+                return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+
+            _, idx = cKDTree(xyz(places)).query(xyz(kc))
+            mapped = places["place"].to_numpy(np.int64)[idx]
+        ok = ~pd.isna(mapped)
+        c2p = pd.Series(np.asarray(mapped[ok], dtype=np.int64), index=kc["cell_id"].to_numpy(np.int64)[ok])
+    utc_offset_h = check_utc_offset(utc_offset_h)
+    offset = utc_offset_h if utc_offset_h is not None else float(manifest.get("params", {}).get("utc_offset_h", 0.0))
+    empty = pd.DataFrame({"subscriber_id": pd.Series([], dtype=np.int64), "msisdn": pd.Series([], dtype=object)})
+    return Release(events=None, places=places, cell_to_place=c2p, qi=None, travel=None, subscribers=empty,
+                   cells=cells, utc_offset_h=offset, space=space, time_bin_s=manifest.get("time_bin_s"),
+                   presence=presence, pseudonym={"method": "none"}, steps=tuple(manifest.get("steps", [])))

@@ -180,3 +180,39 @@ def release_profile(engine, orig: Release, rel: Release, pub: Published, *, scen
     finally:
         engine.drop("__pk_events")
         engine.drop("__pr_events")
+
+
+#: People of the sample an aggregate's trajectory recovery is scored on (a dense one-to-one match).
+RECOVERY_PEOPLE = 2000
+#: Largest group of the membership game played on an aggregate's mechanism (a smaller one only helps).
+MEMBERSHIP_GROUP = 1000
+
+
+def release_recovery(engine, orig: Release, chain, *, seed: int = 0) -> AttackResult | None:
+    """``attacks.TrajectoryRecovery`` against the aggregate ``chain`` makes, made again from the
+    ``RECOVERY_PEOPLE`` lowest subscriber ids (the recovery's scoring is a dense recovered × people
+    match); None when the recovery refuses the input (e.g. noise makes a bin too large)."""
+    from .anonymize.strategies import apply_strategies
+    from .attacks import TrajectoryRecovery
+    from .errors import UsageError
+    from .secrets import key_from_seed
+
+    small = orig.head_users(RECOVERY_PEOPLE)
+    agg = apply_strategies(small, chain, seed=seed, key=key_from_seed(seed))
+    try:
+        return TrajectoryRecovery(max_people=RECOVERY_PEOPLE, seed=seed).run(engine, agg, knowledge=small)
+    except UsageError:
+        return None
+
+
+def release_membership(engine, orig: Release, rel: Release, *, seed: int = 0, trials: int = 200) -> AttackResult:
+    """``attacks.MembershipInference``: the membership game on the original population, with the
+    aggregate's own mechanism (bin, spatial level, ε, contribution bound, suppression; its steps) and
+    groups of min(people − 1, ``MEMBERSHIP_GROUP``)."""
+    from .attacks import MembershipInference
+    from .attacks.membership import mechanism_of
+    from .rules.aggregate import _bin_text
+
+    n = orig.n_users
+    return MembershipInference(group_size=max(2, min(n - 1, MEMBERSHIP_GROUP)), time_bin=_bin_text(int(rel.time_bin_s)),
+                               space=rel.space, **mechanism_of(rel.steps), trials=trials, seed=seed).run(engine, orig)

@@ -84,6 +84,11 @@ def describe(result) -> str:
         if p.get("release_days"):
             parts.append(f"vs release days {p['release_days']}")
         return " ".join(parts)
+    if result.attack == "membership":
+        eps = f"ε={p['epsilon']:g}" if p.get("epsilon") is not None else "raw counts"
+        return f"target's trace; groups of {p['group_size']}, {p['time_bin']}×{p['space']}, {eps}"
+    if result.attack == "recovery":
+        return f"the counts only ({p['time_bin_s']} s × {p['space']}); scored with the truth"
     if result.attack == "callgraph":
         if p.get("self_split") is not None:
             return f"own first {p['self_split']} day(s) of contacts, labelled"
@@ -112,6 +117,8 @@ def print_results(results, console: Console | None = None) -> None:
     console = console or Console(width=None if sys.stdout.isatty() else 120)
     if results and all(r.attack in ("profile", "callgraph") for r in results):
         return _print_profile(results, console)
+    if results and all(r.attack in ("membership", "recovery") for r in results):
+        return _print_aggregate(results, console)
     t = Table(title="Re-identification results", show_header=True)
     for col in ("rule", "adversary knows", "targets", "skipped", "unique", "95% CI", "set p50/p90/max"):
         t.add_column(col, justify="right" if col in ("targets", "skipped", "unique") else "left", no_wrap=True)
@@ -148,6 +155,28 @@ def _print_profile(results, console) -> None:
                      min_width=None if i == 1 else widest)
     for row in rows:
         t.add_row(*row)
+    console.print(t, crop=False)
+
+
+def _print_aggregate(results, console) -> None:
+    """Attacks on aggregates: membership (AUC, advantage; chance 0.5) and recovery (accuracy against
+    its no-continuity baseline, and the people re-identified)."""
+    def ci(r):
+        return f"{r['ci'][0]:.3f}–{r['ci'][1]:.3f}" if r and r.get("ci") else "-"
+
+    t = Table(title="Attacks on aggregates", show_header=True)
+    for col in ("rule", "attack", "adversary knows", "figure", "value", "95% CI", "chance / baseline", "note"):
+        t.add_column(col, overflow="fold")
+    for r in results:
+        x = r.extra
+        if r.attack == "membership":
+            t.add_row(r.rule_id or "-", "membership", describe(r), "AUC", f"{x['auc']['value']:.3f}", ci(x["auc"]),
+                      "0.500", f"advantage {x['advantage']:.3f}, {x['n_trials']:,} games")
+        else:
+            cr = r.correct_rate
+            t.add_row(r.rule_id or "-", "recovery", describe(r), "accuracy", f"{x['accuracy']['value']:.3f}",
+                      ci(x["accuracy"]), f"{x['baseline_accuracy']['value']:.3f}",
+                      f"re-identified {cr['value']:.1%} of {r.n_targets:,} people" if cr else "")
     console.print(t, crop=False)
 
 

@@ -11,14 +11,16 @@ from .aggregate import AggregateExposure
 from .callgraph import CallGraphLinkage, CallTable
 from .inputs import PseudonymInput, TableInput
 from .linkage import Linkage
+from .membership import MembershipInference
 from .profile import ProfileLinkage
 from .pseudonyms import HashReversal, reverse_plan_slice
+from .recovery import TrajectoryRecovery
 from .tabular import KAnonymity, LDiversity, PopulationRisk, TCloseness
 from .trajectory import (HomeWork, KnownPoints, TopN, Unicity, UnicityCurve, known_points_attack,
                          unicity_curve)
 from .travel import TravelLinkage, travel_linkage
 
 __all__ = ["AggregateExposure", "CallGraphLinkage", "CallTable", "HashReversal", "HomeWork", "KAnonymity", "KnownPoints", "LDiversity",
-           "Linkage", "PopulationRisk", "ProfileLinkage", "PseudonymInput", "TCloseness", "TableInput", "TopN", "TravelLinkage",
+           "Linkage", "MembershipInference", "PopulationRisk", "ProfileLinkage", "PseudonymInput", "TCloseness", "TableInput", "TopN", "TrajectoryRecovery", "TravelLinkage",
            "Unicity", "UnicityCurve", "known_points_attack", "reverse_plan_slice", "travel_linkage",
            "unicity_curve"]

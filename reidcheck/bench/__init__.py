@@ -38,6 +38,9 @@ BENCHMARKS = {
     "peers": "peers",
     "profile-linkage": "profile",
     "profile-scale": "profile_scale",
+    "xu2017": "xu2017",
+    "callgraph-gap": "cretu2022",
+    "pyrgelis2018": "pyrgelis2018",
 }
 
 

@@ -437,3 +437,103 @@ def attack_callgraph(
         if "pid" not in tr.columns or not ({"subscriber_id", "uid"} & set(tr.columns)):
             raise InputError(f"File '{truth}': the truth map needs columns 'pid' and 'subscriber_id' (or 'uid').")
     _emit([_guard(lambda: attack.run(eng, rel, knowledge=know, truth=tr))], json_path, quiet)
+
+
+@attack_app.command("recovery")
+def attack_recovery(
+    input_path: Path = typer.Argument(..., metavar="AGG_RELEASE",
+                                      help="An aggregate release directory (anonymize -s aggregate…): presence "
+                                           "counts per place and time bin."),
+    knowledge: Path = typer.Option(..., "--knowledge", metavar="POP",
+                                   help="The true population directory: used only to score the recovered "
+                                        "trajectories, never to recover them."),
+    max_people: int = typer.Option(3000, "--max-people", metavar="N",
+                                   help="Refuse populations larger than N (the scoring's one-to-one match is a "
+                                        "dense recovered × people matrix)."),
+    seed: int = typer.Option(0, "--seed", callback=_seed, help="Seed of the tie-breaks and the baseline's shuffles."),
+    utc_offset: Optional[float] = _common["utc_offset"],
+    json_path: Optional[str] = _common["json"], quiet: bool = _common["quiet"],
+) -> None:
+    """Trajectory recovery (Xu et al. 2017): rebuild individual trajectories from the counts alone
+    (night: proximity; day: velocity; across days: regularity); accuracy against the truth, a
+    no-continuity baseline, and how unique the recovered trajectories are."""
+    from ..anonymize.release import Release
+    from ..attacks import TrajectoryRecovery
+    from ..engine import get_engine
+    from ..io import load_aggregate, read_population
+
+    attack = TrajectoryRecovery(max_people=max_people, seed=seed)
+    attack.validate()
+    eng = get_engine("duckdb")
+    pop = _guard(lambda: read_population(knowledge))
+    rel = _guard(lambda: load_aggregate(eng, input_path, pop.cells, utc_offset_h=utc_offset))
+    orig = _guard(lambda: Release.from_population(pop))
+    _emit([_guard(lambda: attack.run(eng, rel, knowledge=orig))], json_path, quiet)
+
+
+@attack_app.command("membership")
+def attack_membership(
+    population: Path = typer.Argument(..., metavar="POP",
+                                      help="The population directory whose people the aggregates are made of."),
+    group_size: int = typer.Option(50, "--group-size", metavar="N", help="People in each aggregated group."),
+    time_bin: str = typer.Option("1h", "--time-bin", metavar="B", help="Time bin of the aggregate (15min … 1w)."),
+    space: str = typer.Option("cell", "--space", metavar="S",
+                              help="Spatial level of the aggregate: cell, site, district, province or grid:<size>."),
+    epsilon: Optional[float] = typer.Option(None, "--epsilon", metavar="E",
+                                            help="DP budget of the aggregate (default: raw counts, no noise)."),
+    mechanism: str = typer.Option("laplace", "--mechanism", help="DP noise: laplace or gaussian."),
+    max_cells: int = typer.Option(24, "--max-cells", help="Cells per person kept by contribution bounding (with ε)."),
+    min_count: int = typer.Option(0, "--min-count", help="Counts below this are suppressed (0: none)."),
+    trials: int = typer.Option(200, "--trials", metavar="K", help="Games played (half with the target in the group)."),
+    prior: str = typer.Option("population", "--prior",
+                              help="What the adversary knows of where people are: population (its statistics) or "
+                                   "aggregate (the released counts only, as ZK-MIA)."),
+    release: Optional[Path] = typer.Option(None, "--release", metavar="AGG",
+                                           help="Test this aggregate release instead of playing the game (needs "
+                                                "--targets)."),
+    targets: Optional[Path] = typer.Option(None, "--targets", metavar="LIST",
+                                           help="With --release: a CSV/Parquet of subscriber_id and member (0/1)."),
+    seed: int = typer.Option(0, "--seed", callback=_seed),
+    json_path: Optional[str] = _common["json"], quiet: bool = _common["quiet"],
+) -> None:
+    """Membership inference on aggregates (Pyrgelis et al. 2018): is the target among the people an
+    aggregate counts? A likelihood-ratio adversary who knows the target's trace, the mechanism and
+    population statistics, never the other members' traces; ROC AUC (chance 0.5) and advantage."""
+    from ..anonymize.release import Release
+    from ..attacks import MembershipInference
+    from ..engine import get_engine
+    from ..io import load_aggregate, load_frame, read_population
+
+    if (release is None) != (targets is None):
+        raise UsageError("--release AGG and --targets LIST go together (the aggregate to test and who is in it).")
+    attack = MembershipInference(group_size=group_size, time_bin=time_bin, space=space, epsilon=epsilon,
+                                 mechanism=mechanism, max_cells=max_cells, min_count=min_count, trials=trials,
+                                 prior=prior, seed=seed)
+    attack.validate()
+    eng = get_engine("duckdb")
+    pop = _guard(lambda: read_population(population))
+    orig = _guard(lambda: Release.from_population(pop))
+    if release is None:
+        res = _guard(lambda: attack.run(eng, orig))
+    else:
+        agg = _guard(lambda: load_aggregate(eng, release, pop.cells))
+        tl = _guard(lambda: load_frame(eng, targets))
+        for c in ("subscriber_id", "member"):
+            if c not in tl.columns:
+                raise InputError(f"File '{targets}': column '{c}' not found; the target list needs subscriber_id "
+                                 "and member (0/1).")
+        tl = tl.assign(subscriber_id=lambda d: pd_to_int(d["subscriber_id"], targets))
+        res = _guard(lambda: attack.run(eng, agg, knowledge=orig, truth=tl))
+    _emit([res], json_path, quiet)
+
+
+def pd_to_int(col, path):
+    """A text column of ids as int64, or one InputError naming the file, column and first bad row."""
+    import pandas as pd
+
+    v = pd.to_numeric(col, errors="coerce")
+    bad = v.isna() | (v != v.round())
+    if bad.any():
+        raise InputError(f"File '{path}', column 'subscriber_id', row {int(bad.to_numpy().argmax()) + 1}: not a "
+                         "whole number.")
+    return v.astype("int64")
