@@ -33,8 +33,8 @@ from .anonymize.strategies import apply_strategies, parse_strategy
 from .errors import InputError, UsageError
 from .io import read_toml, write_files
 from .attacks.aggregate import AggregateExposure
-from .privacy import (PROFILE_SCENARIOS, release_hash_reversal, release_kanon, release_membership, release_profile,
-                      release_recovery, release_unicity)
+from .privacy import (PROFILE_SCENARIOS, release_callgraph, release_hash_reversal, release_kanon, release_membership,
+                      release_profile, release_recovery, release_unicity)
 from .secrets import key_from_seed
 from .utility import original_figures, tabular_utility, trajectory_utility
 
@@ -44,6 +44,7 @@ DEFAULT_PLAN: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("baseline (random ids only)", ()),
     ("unsalted SHA-256 of MSISDN", ("hash",)),
     ("HMAC-SHA-256 of MSISDN", ("hmac",)),
+    ("tokens, counterparts pseudonymized", ("token:counterparts=pseudonymize",)),
     ("tokens rotated daily", ("rotate:period=day",)),
     ("4 h time bins", ("generalize-time:bin=4h",)),
     ("5 km grid", ("generalize-space:level=grid:5km",)),
@@ -144,6 +145,9 @@ def evaluate(engine, orig: Release, name: str, chain, *, plan: Plan, seed: int, 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NoBetterThanChance)   # shown in the table as no better than chance
                 attacks[scenario] = release_profile(engine, orig, rel, pub, scenario=scenario, seed=seed).to_dict()
+        cg = release_callgraph(engine, orig, rel, pub, seed=seed)
+        if cg is not None:
+            attacks["callgraph"] = cg.to_dict()
     else:
         attacks["aggregate_exposure"] = AggregateExposure(points=plan.points, targets=plan.targets, seed=seed).run(
             engine, rel, knowledge=orig).to_dict()
@@ -167,7 +171,7 @@ def evaluate(engine, orig: Release, name: str, chain, *, plan: Plan, seed: int, 
 #: The attacks whose correct rate can set a release's risk, and how a table names them.
 RISK_ATTACKS = {"unicity": "unicity", "profile_next_period": "profile, next period",
                 "profile_sample": "profile, 30% sample", "aggregate_exposure": "aggregate exposure",
-                "recovery": "trajectory recovery"}
+                "recovery": "trajectory recovery", "callgraph": "call graph, next period"}
 
 
 def strongest(attacks: dict) -> dict | None:
@@ -233,7 +237,8 @@ def markdown(comp: Comparison) -> str:
              "distributions (km); GIL is the generalized information loss of the QI table.", "",
              "*Re-identified*: the highest share of people correctly re-identified by any attack — unicity, or "
              "profile linkage with a profile of the first half of the window (*next period*) or a 30% sample of "
-             "each person's records (*sample*), or, for an aggregate, trajectory recovery from its counts — and "
+             "each person's records (*sample*), the call graph of the first half (when counterparts are released), or, "
+             "for an aggregate, trajectory recovery from its counts — and "
              "which attack it is. *Membership AUC*: for an aggregate, how well an adversary with the target's trace "
              "tells whether the target is counted (0.5: a coin).", "",
              f"| release | re-identified | by | ε_{p.points} singled out | correct | profile next period | "

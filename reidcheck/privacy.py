@@ -216,3 +216,40 @@ def release_membership(engine, orig: Release, rel: Release, *, seed: int = 0, tr
     n = orig.n_users
     return MembershipInference(group_size=max(2, min(n - 1, MEMBERSHIP_GROUP)), time_bin=_bin_text(int(rel.time_bin_s)),
                                space=rel.space, **mechanism_of(rel.steps), trials=trials, seed=seed).run(engine, orig)
+
+
+def release_callgraph(engine, orig: Release, rel: Release, pub: Published, *, seed: int = 0) -> AttackResult | None:
+    """``attacks.CallGraphLinkage`` against a release that publishes ``counterpart_pid``: the adversary
+    knows the true call graph of the first half of the window (the original counterparts) and links
+    the release's second half; None when the release has no counterparts."""
+    from .attacks import CallGraphLinkage, CallTable
+
+    cdr = pub.tables.get("cdr")
+    if cdr is None or "counterpart_pid" not in cdr.columns or orig.counterparts is None:
+        return None
+    ev = rel.events
+
+    def kinds(df):
+        return (df["event_type"].astype(str).str.lower() == "voice").to_numpy(), \
+            (df["direction"].astype(str).str.lower() == "out").to_numpy()
+
+    call, out = kinds(ev)
+    other = cdr["counterpart_pid"].astype(object).to_numpy()
+    released = CallTable(pd.DataFrame({"party": pub.pid_names[pub.pid_codes].astype(str), "other": other,
+                                       "t": ev["timestamp"].to_numpy(np.int64), "call": call, "out": out}),
+                         utc_offset_h=rel.utc_offset_h)
+    cp_uid, cp_off = orig._counterpart_ids()
+    o = orig.events
+    label = np.full(len(o), None, dtype=object)
+    label[cp_uid >= 0] = cp_uid[cp_uid >= 0].astype(str)
+    label[cp_off >= 0] = np.char.add("n:", cp_off[cp_off >= 0].astype(str)).astype(object)
+    call_k, out_k = kinds(o)
+    known = CallTable(pd.DataFrame({"party": o["subscriber_id"].to_numpy(np.int64).astype(str), "other": label,
+                                    "t": o["timestamp"].to_numpy(np.int64), "call": call_k, "out": out_k}),
+                      utc_offset_h=orig.utc_offset_h)
+    off = int(round(orig.utc_offset_h * 3600))
+    days = o["timestamp"].to_numpy(np.int64) + off
+    span = int(days.max() // 86400 - days.min() // 86400 + 1) if len(days) else 2
+    half = max(1, span // 2)
+    attack = CallGraphLinkage(knowledge_days=f"0..{half}", release_days=f"{half}..{max(span, half + 1)}", seed=seed)
+    return attack.run(engine, released, knowledge=known, truth=pub.truth)

@@ -91,3 +91,20 @@ def test_audit_judges_the_call_graph_of_a_release_with_counterparts(cg_release):
     plain = run_audit(get_engine("duckdb"), cg_release / "plain", pol)
     g = [x for x in plain["findings"] if x["rule_id"] == rid]
     assert g and g[0]["status"] == "not_applicable"
+
+
+def test_compare_links_a_release_with_counterparts_and_skips_one_without(small_population):
+    from reidcheck.anonymize.release import Release
+    from reidcheck.anonymize.strategies import apply_strategies
+    from reidcheck.compare import strongest
+    from reidcheck.privacy import release_callgraph
+    from reidcheck.secrets import key_from_seed
+
+    orig = Release.from_population(small_population)
+    e = get_engine("duckdb")
+    rel = apply_strategies(orig, ["token:counterparts=pseudonymize"], seed=4, key=key_from_seed(4))
+    res = release_callgraph(e, orig, rel, rel.publish(), seed=4)
+    assert res.extra["top1_rate"]["ci"][0] > 0.3 and res.params["knowledge_days"] == "0..3"
+    assert strongest({"callgraph": res.to_dict()})["attack"] == "callgraph"
+    plain = apply_strategies(orig, ["token"], seed=4, key=key_from_seed(4))
+    assert release_callgraph(e, orig, plain, plain.publish(), seed=4) is None
