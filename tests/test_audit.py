@@ -14,7 +14,7 @@ from reidcheck.io import read_population
 
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory):
-    """A population (1,000 subscribers × 7 days, seed 3) and three releases of it."""
+    """A population (1,000 subscribers × 7 days, seed 3) and four releases of it."""
     from synthetic import write_population
 
     root = tmp_path_factory.mktemp("audit")
@@ -23,7 +23,8 @@ def releases(tmp_path_factory):
     chains = {"hash": ["hash"],
               "coarse": ["generalize-space:level=province", "generalize-time:bin=1w", "kanon:k=10,suppression=0.05",
                          "drop:tables=travel", "hmac"],
-              "aggregate": ["generalize-space:level=district", "aggregate:bin=1d,min_count=10"]}
+              "aggregate": ["generalize-space:level=district", "aggregate:bin=1d,min_count=10,epsilon=1"],
+              "aggregate-raw": ["generalize-space:level=district", "aggregate:bin=1d,min_count=10"]}
     for name, chain in chains.items():
         apply_strategies(base, chain, seed=1).publish(seed=1).write(root / name)
     return root
@@ -58,6 +59,19 @@ def test_aggregate_release_passes(releases, capsys):
     assert {t["kind"] for t in rep["tables"]} == {"aggregate", "places"}
     small = next(f for f in rep["findings"] if f["rule_id"] == "RC204")
     assert small["status"] == "pass" and small["value"] >= 10
+
+
+def test_suppressing_small_counts_does_not_hide_members(releases, capsys):
+    """Raw counts of at least 10 pass the small-count rule, but a member still moves the counts of
+    every cell they visit: the membership rule fails them (Pyrgelis et al. 2018)."""
+    from reidcheck.rules import for_attack
+
+    code, out, _ = _run(["audit", str(releases / "aggregate-raw"), "--json", "-"], capsys)
+    rep = json.loads(out)
+    assert code == 1 and rep["verdict"] == "fail"
+    assert next(f for f in rep["findings"] if f["rule_id"] == "RC204")["status"] == "pass"
+    mia = next(f for f in rep["findings"] if f["rule_id"] == for_attack("membership").id)
+    assert mia["status"] == "fail" and mia["interval"][0] > 0.5              # better than a coin, surely
 
 
 def test_json_report_follows_its_schema(releases, capsys):

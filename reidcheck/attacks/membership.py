@@ -273,9 +273,12 @@ def aggregate_step(steps) -> dict:
     return kv
 
 
-def mechanism_of(steps) -> dict:
+def mechanism_of(steps, *, epsilon=None, mechanism: str = "laplace", delta: float = 1e-6, max_cells: int = 24,
+                 min_count: int = 0) -> dict:
     """``MembershipInference`` parameters (epsilon, mechanism, delta, max_cells, min_count) of the
-    aggregate a release's ``steps`` describe; raw counts without suppression when none does."""
+    aggregate a release's ``steps`` describe; what a step does not say takes the keyword's value,
+    and without an aggregate step every keyword does (default: raw counts, no suppression). A step
+    without ``epsilon`` is raw."""
     kv = aggregate_step(steps)
 
     def num(key, default, cast):
@@ -285,11 +288,12 @@ def mechanism_of(steps) -> dict:
             return default
         return cast(value) if math.isfinite(value) else default
 
-    eps = num("epsilon", None, float)
-    return {"epsilon": eps if eps is None or eps > 0 else None,
-            "mechanism": kv.get("mechanism") if kv.get("mechanism") in MECHANISMS else "laplace",
-            "delta": num("delta", 1e-6, float), "max_cells": max(num("max_cells", 24, int), 1),
-            "min_count": max(num("min_count", 0, int), 0)}
+    eps = epsilon if not kv else num("epsilon", None, float)
+    mech = kv.get("mechanism", mechanism)
+    return {"epsilon": None if eps is None or eps <= 0 else float(eps),
+            "mechanism": mech if mech in MECHANISMS else mechanism, "delta": num("delta", float(delta), float),
+            "max_cells": max(num("max_cells", int(max_cells), int), 1),
+            "min_count": max(num("min_count", int(min_count), int), 0)}
 
 
 # -- the pieces ----------------------------------------------------------------------------------
@@ -324,22 +328,8 @@ class _Mechanism:
     def from_steps(cls, steps, attack: MembershipInference) -> "_Mechanism":
         """The published mechanism: the last ``aggregate:k=v,...`` step of the release; the attack's
         parameters for what the step does not say (or when there is none)."""
-        kv = aggregate_step(steps)
-
-        def num(key, default, cast):
-            try:
-                value = float(kv[key])
-            except (KeyError, ValueError):
-                return default
-            return cast(value) if math.isfinite(value) else default
-
-        eps = attack.epsilon if not kv else num("epsilon", None, float)
-        mechanism = kv.get("mechanism", attack.mechanism)
-        return cls(epsilon=None if eps is None or eps <= 0 else float(eps),
-                   mechanism=mechanism if mechanism in MECHANISMS else attack.mechanism,
-                   delta=num("delta", float(attack.delta), float),
-                   max_cells=max(num("max_cells", int(attack.max_cells), int), 1),
-                   min_count=max(num("min_count", int(attack.min_count), int), 0))
+        return cls(**mechanism_of(steps, epsilon=attack.epsilon, mechanism=attack.mechanism, delta=attack.delta,
+                                  max_cells=attack.max_cells, min_count=attack.min_count))
 
 
 class _Grid:
