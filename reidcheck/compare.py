@@ -33,8 +33,8 @@ from .anonymize.strategies import apply_strategies, parse_strategy
 from .errors import InputError, UsageError
 from .io import read_toml, write_files
 from .attacks.aggregate import AggregateExposure
-from .privacy import (PROFILE_SCENARIOS, release_callgraph, release_hash_reversal, release_kanon, release_membership,
-                      release_profile, release_recovery, release_unicity)
+from .privacy import (PROFILE_SCENARIOS, combined_linkage, release_callgraph, release_hash_reversal, release_kanon,
+                      release_membership, release_profile, release_recovery, release_unicity)
 from .secrets import key_from_seed
 from .utility import original_figures, tabular_utility, trajectory_utility
 
@@ -141,13 +141,17 @@ def evaluate(engine, orig: Release, name: str, chain, *, plan: Plan, seed: int, 
 
         from .attacks.profile import NoBetterThanChance
 
+        ranked = {}
         for scenario in PROFILE_SCENARIOS:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NoBetterThanChance)   # shown in the table as no better than chance
-                attacks[scenario] = release_profile(engine, orig, rel, pub, scenario=scenario, seed=seed).to_dict()
-        cg = release_callgraph(engine, orig, rel, pub, seed=seed)
-        if cg is not None:
-            attacks["callgraph"] = cg.to_dict()
+                ranked[scenario] = release_profile(engine, orig, rel, pub, scenario=scenario, seed=seed,
+                                                   with_ranking=True)
+                attacks[scenario] = ranked[scenario][0].to_dict()
+        cg = release_callgraph(engine, orig, rel, pub, seed=seed, with_ranking=True)
+        if cg is not None:       # counterparts released: the call graph, alone and added to the profile
+            attacks["callgraph"] = cg[0].to_dict()
+            attacks["profile_callgraph"] = combined_linkage(ranked["profile_next_period"], cg)
     else:
         attacks["aggregate_exposure"] = AggregateExposure(points=plan.points, targets=plan.targets, seed=seed).run(
             engine, rel, knowledge=orig).to_dict()
@@ -171,7 +175,8 @@ def evaluate(engine, orig: Release, name: str, chain, *, plan: Plan, seed: int, 
 #: The attacks whose correct rate can set a release's risk, and how a table names them.
 RISK_ATTACKS = {"unicity": "unicity", "profile_next_period": "profile, next period",
                 "profile_sample": "profile, 30% sample", "aggregate_exposure": "aggregate exposure",
-                "recovery": "trajectory recovery", "callgraph": "call graph, next period"}
+                "recovery": "trajectory recovery", "callgraph": "call graph, next period",
+                "profile_callgraph": "profile + call graph, next period"}
 
 
 def strongest(attacks: dict) -> dict | None:

@@ -146,10 +146,10 @@ def _kinds(ev: pd.DataFrame):
 
 
 def release_profile(engine, orig: Release, rel: Release, pub: Published, *, scenario: str,
-                    seed: int = 0) -> AttackResult:
+                    seed: int = 0, with_ranking: bool = False):
     """``attacks.ProfileLinkage`` against a release in one of ``PROFILE_SCENARIOS``: the knowledge is
     the original population (true ids, cells), the truth map scores it, and the adversary knows the
-    release's mechanism from its manifest."""
+    release's mechanism from its manifest. ``with_ranking``: (result, its ``Ranking``)."""
     from dataclasses import replace as _replace
 
     from .attacks.profile import ProfileLinkage
@@ -175,8 +175,9 @@ def release_profile(engine, orig: Release, rel: Release, pub: Published, *, scen
     else:
         raise ValueError(f"unknown profile scenario {scenario!r}")
     try:
-        res = attack.run(engine, release, knowledge=know, truth=pub.truth)
-        return _replace(res, extra=dict(res.extra, scenario=scenario))
+        res, ranking = attack.rank(engine, release, knowledge=know, truth=pub.truth)
+        res = _replace(res, extra=dict(res.extra, scenario=scenario))
+        return (res, ranking) if with_ranking else res
     finally:
         engine.drop("__pk_events")
         engine.drop("__pr_events")
@@ -218,10 +219,12 @@ def release_membership(engine, orig: Release, rel: Release, *, seed: int = 0, tr
                                space=rel.space, **mechanism_of(rel.steps), trials=trials, seed=seed).run(engine, orig)
 
 
-def release_callgraph(engine, orig: Release, rel: Release, pub: Published, *, seed: int = 0) -> AttackResult | None:
+def release_callgraph(engine, orig: Release, rel: Release, pub: Published, *, seed: int = 0,
+                      with_ranking: bool = False):
     """``attacks.CallGraphLinkage`` against a release that publishes ``counterpart_pid``: the adversary
     knows the true call graph of the first half of the window (the original counterparts) and links
-    the release's second half; None when the release has no counterparts."""
+    the release's second half; None when the release has no counterparts. ``with_ranking``:
+    (result, its ``Ranking``)."""
     from .attacks import CallGraphLinkage, CallTable
 
     cdr = pub.tables.get("cdr")
@@ -252,4 +255,29 @@ def release_callgraph(engine, orig: Release, rel: Release, pub: Published, *, se
     span = int(days.max() // 86400 - days.min() // 86400 + 1) if len(days) else 2
     half = max(1, span // 2)
     attack = CallGraphLinkage(knowledge_days=f"0..{half}", release_days=f"{half}..{max(span, half + 1)}", seed=seed)
-    return attack.run(engine, released, knowledge=known, truth=pub.truth)
+    res, ranking = attack.rank(engine, released, knowledge=known, truth=pub.truth)
+    return (res, ranking) if with_ranking else res
+
+
+def combined_linkage(profile, callgraph) -> dict:
+    """Profile and call-graph evidence added (``profile_model.combine``) over the profile's targets
+    (the release's pseudonyms of the second half): top-1, top-5 and one-to-one rates, the stronger
+    of the two as ``correct_rate``, against 1 / candidates. ``profile``/``callgraph``: (result,
+    ranking) pairs of the same next-period scenario."""
+    from .attacks import profile_model as model
+    from .stats import rate
+
+    (pres, prk), (_, crk) = profile, callgraph
+    both = model.combine(prk, crk, k=prk.cands.shape[1])
+    known = both.truth >= 0
+    hit1 = (both.cands[:, 0] == both.truth) & known
+    hit5 = (both.cands[:, :5] == both.truth[:, None]).any(axis=1) & known
+    hita = (model.assign(both.cands, both.scores, len(both.candidates)) == both.truth) & known
+    n = len(both.targets)
+    top1, top5, asg = rate(int(hit1.sum()), n), rate(int(hit5.sum()), n), rate(int(hita.sum()), n)
+    decided = "assignment" if hita.sum() > hit1.sum() else "top1"
+    return {"attack": "profile+callgraph", "n_targets": n, "n_candidates": pres.n_candidates,
+            "baseline_rate": pres.baseline_rate, "top1_rate": top1, "top5_rate": top5, "assignment_rate": asg,
+            "decided_by": decided, "correct_rate": asg if decided == "assignment" else top1,
+            "adversary": "knows the true records and call graph of the first half of the window: the profile and "
+                         "call-graph log-likelihood ratios are added per candidate"}

@@ -99,6 +99,11 @@ class CallGraphLinkage:
 
     def run(self, engine, release: CallTable, *, knowledge: CallTable | None = None,
             truth: pd.DataFrame | None = None) -> AttackResult:
+        """See ``rank``; the result alone."""
+        return self.rank(engine, release, knowledge=knowledge, truth=truth)[0]
+
+    def rank(self, engine, release: CallTable, *, knowledge: CallTable | None = None,
+             truth: pd.DataFrame | None = None) -> tuple[AttackResult, model.Ranking]:
         """``release``/``knowledge``: ``CallTable``s; ``truth``: ``pid`` → ``subscriber_id`` (or
         ``uid``) [``period`` is not supported: rotated pseudonyms are refused]. ``engine`` is not
         used (the graphs are small next to the records: pandas and scipy)."""
@@ -148,9 +153,11 @@ class CallGraphLinkage:
         true_node = pos_k.reindex(truth_label).to_numpy()
         cand, score = _link(gR, gK, self.top_k)
         t_cands = cand[targets]
-        matched = _assign_all(gR, gK, cand, score)[targets]
         has_true = ~np.isnan(true_node)
         tn = np.where(has_true, true_node, -2).astype(np.int64)
+        ranking = model.Ranking(targets=gR.labels[targets].astype(str), candidates=gK.labels.astype(str),
+                                cands=t_cands, scores=score[targets], truth=np.maximum(tn, -1))
+        matched = _assign_all(gR, gK, cand, score)[targets]
         hit1 = t_cands[:, 0] == tn
         hit5 = (t_cands[:, :5] == tn[:, None]).any(axis=1)
         hita = matched == tn
@@ -168,7 +175,7 @@ class CallGraphLinkage:
             params=self.params(), n_targets=n, n_skipped=0, n_unique=int(hit1.sum()),
             n_correct=int(max(hit1.sum(), hita.sum())), unique_rate=None, correct_rate=best, anonymity_set=None,
             elapsed_s=round(time.perf_counter() - t0, 3), n_candidates=n_cand,
-            baseline_rate=AttackResult.baseline(n_cand), extra=extra)
+            baseline_rate=AttackResult.baseline(n_cand), extra=extra), ranking
 
 
 # -- the graphs -------------------------------------------------------------------------------------

@@ -138,9 +138,18 @@ class ProfileLinkage:
         elif knowledge is None or truth is None:
             raise UsageError("The profile attack needs the adversary's knowledge and a truth map to score it "
                              "(knowledge=..., truth=...), or self_split=DAYS to use the release alone.")
+        return self.rank(engine, release, knowledge=knowledge, truth=truth, t0=t0)[0]
+
+    def rank(self, engine, release: TrajectoryInput, *, knowledge=None, truth=None,
+             t0: float | None = None) -> tuple[AttackResult, "model.Ranking"]:
+        """``run``, and the ranking behind its decisions (``profile_model.Ranking``: each target's
+        best candidates and scores), to combine with another attack's evidence."""
+        if t0 is None:
+            self.validate()
+            t0 = time.perf_counter()
         run = _Run(engine, self, release, knowledge, truth)
         try:
-            return run.result(t0)
+            return run.result(t0), run.ranking
         finally:
             run.cleanup()
 
@@ -537,6 +546,8 @@ class _Run:
         W = model.weights(K, dense=K.ps.shape[1] <= 1024 and K.ps.shape[0] * R.ps.shape[0] <= 4e10)
         cands, scores = model.top(R, K, W, k=self.a.top_k, cooc=self.cooc(K, R))
         truth_row = self.true_rows(K, tinfo)
+        self.ranking = model.Ranking(targets=tinfo["ukey"].astype(str).to_numpy(), candidates=K.ids.astype(str),
+                                     cands=cands, scores=scores, truth=truth_row)
         groups = self.groups(tinfo)
         matched = model.assign(cands, scores, len(K.ids), groups)
         hit1 = cands[:, 0] == truth_row

@@ -362,3 +362,57 @@ def _auction(cands: np.ndarray, scores: np.ndarray, n_candidates: int, eps: floa
     held = np.flatnonzero(choice < k)
     matched[held] = obj[held, choice[held]]
     return matched
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One linkage attack's decision input: for each target (``targets``, labels such as pseudonyms)
+    its best candidates, as rows of ``candidates`` (labels such as subscriber ids; −1: empty) with
+    their scores (nats, higher = more likely the person), best first, and the row of the true
+    candidate (``truth``; −1: unknown or not a candidate)."""
+
+    targets: np.ndarray
+    candidates: np.ndarray
+    cands: np.ndarray
+    scores: np.ndarray
+    truth: np.ndarray
+
+
+def combine(a: Ranking, b: Ranking, k: int = 10) -> Ranking:
+    """The two attacks' evidence added, per (target, candidate). Each attack's scores are first made
+    posterior log-probabilities over its own list (log-softmax per target), so that neither attack's
+    scale dominates; independent evidence then adds. A candidate missing from one attack's list gets
+    that list's lowest log-probability minus one nat (it was not in its top k). Targets of ``a`` only
+    keep ``a``'s list; the truth is ``a``'s."""
+    import pandas as pd
+    from scipy.special import logsumexp
+
+    def long(r: Ranking, name: str) -> pd.DataFrame:
+        t = np.repeat(np.arange(len(r.targets)), r.cands.shape[1])
+        c = r.cands.ravel()
+        ok = (c >= 0) & np.isfinite(r.scores.ravel())
+        s = np.where(np.isfinite(r.scores), r.scores, -np.inf)
+        logp = s - logsumexp(s, axis=1, keepdims=True)
+        return pd.DataFrame({"target": r.targets[t[ok]], "cand": r.candidates[c[ok]], name: logp.ravel()[ok]})
+
+    la, lb = long(a, "sa"), long(b, "sb")
+    floor_a = la.groupby("target")["sa"].min() - 1.0
+    floor_b = lb.groupby("target")["sb"].min() - 1.0
+    lb = lb[lb["target"].isin(floor_a.index)]
+    m = la.merge(lb, on=["target", "cand"], how="outer")
+    m["sa"] = m["sa"].fillna(m["target"].map(floor_a))
+    m["sb"] = m["sb"].fillna(m["target"].map(floor_b)).fillna(0.0)     # a target b never saw: a alone
+    m["s"] = m["sa"] + m["sb"]
+    cand_labels = np.unique(np.concatenate([a.candidates.astype(str), m["cand"].astype(str).to_numpy()]))
+    m = m.sort_values(["target", "s"], ascending=[True, False], kind="stable")
+    m["rank"] = m.groupby("target").cumcount()
+    m = m[m["rank"] < k]
+    pos_t = pd.Series(np.arange(len(a.targets)), index=a.targets)
+    rows = pos_t.reindex(m["target"].to_numpy()).to_numpy().astype(np.int64)
+    cols = np.searchsorted(cand_labels, m["cand"].astype(str).to_numpy())
+    cands = np.full((len(a.targets), k), -1, dtype=np.int64)
+    scores = np.full((len(a.targets), k), -np.inf)
+    cands[rows, m["rank"].to_numpy()] = cols
+    scores[rows, m["rank"].to_numpy()] = m["s"].to_numpy()
+    truth = np.where(a.truth >= 0, np.searchsorted(cand_labels, a.candidates[np.maximum(a.truth, 0)].astype(str)), -1)
+    return Ranking(targets=a.targets, candidates=cand_labels, cands=cands, scores=scores, truth=truth)
