@@ -242,3 +242,49 @@ def test_readme_rules_table_is_the_registry(capsys):
     table = capsys.readouterr().out
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert table in readme
+
+
+def _commands():
+    import typer
+
+    from reidcheck.cli import app
+
+    root = typer.main.get_command(app)
+
+    def walk(c, path):
+        yield path, c
+        for name, sub in getattr(c, "commands", {}).items():
+            yield from walk(sub, path + [name])
+
+    return list(walk(root, []))
+
+
+@pytest.mark.parametrize("path", [p for p, _ in _commands()], ids=lambda p: " ".join(p) or "reidcheck")
+def test_help_reads_well(path):
+    """Every command's help: no <bool> beside a flag, no raw ``rst`` quotes, no <list[...]> type,
+    every option explained, and no bracketed text (``[spark]``, ``[tool.reidcheck]``) swallowed as markup."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from reidcheck.cli import app
+
+    cmd = next(c for p, c in _commands() if p == path)
+    out = CliRunner().invoke(app, path + ["--help"], env={"COLUMNS": "400"}).output
+    assert "<bool>" not in out and "``" not in out and "<list[" not in out
+    for prm in getattr(cmd, "params", []):
+        if getattr(prm, "param_type_name", "") != "option" or "--help" in prm.opts:
+            continue
+        assert prm.help, f"{' '.join(path)} {'/'.join(prm.opts)} has no help"
+        for token in re.findall(r"\[[^\]\s]*\]", prm.help.replace("\\[", "[")):
+            assert token in out, f"{' '.join(path)}: {token} is not shown"
+
+
+def test_bench_help_names_every_benchmark():
+    from typer.testing import CliRunner
+
+    from reidcheck.bench import BENCHMARKS
+    from reidcheck.cli import app
+
+    out = CliRunner().invoke(app, ["bench", "--help"], env={"COLUMNS": "400"}).output
+    assert all(name in out for name in BENCHMARKS)

@@ -47,7 +47,7 @@ _common = {
                                                          "(default: 5 for generated populations, else 0)."),
     "json": typer.Option(None, "--json", help="Write the JSON result to PATH, or to stdout with '-'.",
                          callback=_output_file),
-    "engine": typer.Option("duckdb", "--engine", help="Engine: duckdb, or spark (pip install -e '.[spark]'; master from --spark-master)."),
+    "engine": typer.Option("duckdb", "--engine", help="Engine: duckdb, or spark (pip install -e '.\\[spark]'; master from --spark-master)."),
     "quiet": typer.Option(False, "--quiet", "-q", help="No terminal table."),
 }
 
@@ -59,7 +59,7 @@ def attack_unicity(
     time_bin: str = typer.Option("1h", "--time-bin", help="15min, 1h, 4h, 1d, 1w or how (hour of week)."),
     space: str = typer.Option("cell", "--space", help="cell, site, district, province or grid:<size>."),
     targets: str = typer.Option("10000", "--targets", help="Number of targets, or all."),
-    seed: int = typer.Option(0, "--seed", callback=_seed),
+    seed: int = typer.Option(0, "--seed", callback=_seed, help="Seed of every random draw (targets, samples)."),
     time_tolerance: int = typer.Option(0, "--time-tolerance", help="Adversary knows times within ± bins."),
     space_tolerance_km: float = typer.Option(0.0, "--space-tolerance-km", help="... and places within km."),
     mapping: Optional[str] = _common["mapping"], table: str = _common["table"],
@@ -78,10 +78,10 @@ def attack_unicity(
 def attack_unicity_curve(
     input_path: Path = typer.Argument(..., metavar="INPUT", help=_INPUT_HELP),
     max_points: int = typer.Option(5, "--max-points", help="ε_p for p = 1..this."),
-    resolution: list[str] = typer.Option(["1h,cell"], "--resolution",
+    resolution: list[str] = typer.Option(["1h,cell"], "--resolution", metavar="BIN,SPACE",
                                          help="TIME_BIN,SPACE; repeat for several (e.g. --resolution 1d,district)."),
     targets: str = typer.Option("10000", "--targets", help="Number of targets, or all."),
-    seed: int = typer.Option(0, "--seed", callback=_seed),
+    seed: int = typer.Option(0, "--seed", callback=_seed, help="Seed of every random draw (targets, samples)."),
     mapping: Optional[str] = _common["mapping"], table: str = _common["table"],
     cells: Optional[Path] = _common["cells"], utc_offset: Optional[float] = _common["utc_offset"],
     json_path: Optional[str] = _common["json"], engine: str = _common["engine"], quiet: bool = _common["quiet"],
@@ -303,7 +303,7 @@ def attack_travel(
                                       help="Trips (columns pid, country, month) or a population directory."),
     known_trips: int = typer.Option(1, "--known-trips", help="Trips the adversary knows (1-10)."),
     targets: str = typer.Option("all", "--targets", help="Number of targets, or all."),
-    seed: int = typer.Option(0, "--seed", callback=_seed),
+    seed: int = typer.Option(0, "--seed", callback=_seed, help="Seed of every random draw (targets, samples)."),
     delimiter: Optional[str] = _DELIM, json_path: Optional[str] = _common["json"],
     engine: str = _common["engine"], quiet: bool = _common["quiet"],
 ) -> None:
@@ -410,7 +410,7 @@ def attack_callgraph(
     self_split: Optional[int] = typer.Option(None, "--self-split", metavar="DAYS",
                                              help="No outside knowledge: the release's first DAYS days are the "
                                                   "labelled graph, the rest is re-identified."),
-    seed: int = typer.Option(0, "--seed", callback=_seed),
+    seed: int = typer.Option(0, "--seed", callback=_seed, help="Seed of every random draw (targets, samples)."),
     utc_offset: Optional[float] = _common["utc_offset"],
     json_path: Optional[str] = _common["json"], engine: str = _common["engine"], quiet: bool = _common["quiet"],
 ) -> None:
@@ -493,7 +493,7 @@ def attack_membership(
                                                 "--targets)."),
     targets: Optional[Path] = typer.Option(None, "--targets", metavar="LIST",
                                            help="With --release: a CSV/Parquet of subscriber_id and member (0/1)."),
-    seed: int = typer.Option(0, "--seed", callback=_seed),
+    seed: int = typer.Option(0, "--seed", callback=_seed, help="Seed of every random draw (targets, samples)."),
     json_path: Optional[str] = _common["json"], quiet: bool = _common["quiet"],
 ) -> None:
     """Membership inference on aggregates (Pyrgelis et al. 2018): is the target among the people an

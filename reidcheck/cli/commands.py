@@ -61,15 +61,16 @@ def generate(
 def demo(
     out: Path = typer.Option(Path("demo-output"), "--out", "-o", help="Where to write everything.",
                              callback=_output_dir),
-    subscribers: int = typer.Option(5000, "--subscribers", "-n"),
-    days: int = typer.Option(14, "--days", "-d"),
-    seed: int = typer.Option(7, "--seed", callback=_seed),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    subscribers: int = typer.Option(5000, "--subscribers", "-n", help="Subscribers of the generated population."),
+    days: int = typer.Option(14, "--days", "-d", help="Days of records."),
+    seed: int = typer.Option(7, "--seed", callback=_seed,
+                             help="Seed of the population and of every release (their keys derive from it)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress and no terminal tables."),
 ) -> None:
     """The main job: generate a population, release it four ways (naive hash → aggregation), compare
     privacy and utility, audit each release, write report.html.
 
-    Re-running replaces an earlier demo in ``--out``; any other non-empty directory is refused."""
+    Re-running replaces an earlier demo in --out; any other non-empty directory is refused."""
     import time
 
     from synthetic.population import validate_params
@@ -107,7 +108,7 @@ def demo(
 @app.command()
 def anonymize(
     input_path: Path = typer.Argument(..., metavar="DIR", help="A population directory (reidcheck generate)."),
-    strategy: list[str] = typer.Option(..., "--strategy", "-s",
+    strategy: list[str] = typer.Option(..., "--strategy", "-s", metavar="SPEC",
                                        help="NAME[:k=v,...], repeatable, applied in order: hash, hmac, token, "
                                             "rotate, generalize-space, generalize-time, generalize-qi, suppress, "
                                             "topn, geo-noise, jitter, subsample, kanon, aggregate, drop."),
@@ -171,9 +172,11 @@ def compare(
                                                  help="Markdown table (default: beside --json, .md)."),
     png_path: Optional[Path] = typer.Option(None, "--png", help="Plot (default: beside --json, .png).",
                                             callback=_output_file),
-    seed: int = typer.Option(0, "--seed", callback=_seed),
+    seed: int = typer.Option(0, "--seed", callback=_seed,
+                             help="Seed of every release's key and of the targets (nothing compare writes is a real "
+                                  "release)."),
     table: str = typer.Option("cdr", "--table", help="Event table: cdr or pings."),
-    engine: str = typer.Option("duckdb", "--engine", help="Engine: duckdb, or spark (pip install -e '.[spark]'; master from --spark-master)."),
+    engine: str = typer.Option("duckdb", "--engine", help="Engine: duckdb, or spark (pip install -e '.\\[spark]'; master from --spark-master)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar, no terminal table."),
 ) -> None:
     """Every strategy of a plan × every attack that applies: a privacy–utility table (JSON, Markdown, PNG)."""
@@ -214,7 +217,7 @@ def compare(
 def audit(
     input_path: Path = typer.Argument(..., metavar="INPUT", help="A CSV/Parquet file or a directory of them."),
     config: Optional[Path] = typer.Option(None, "--config", "-c",
-                                          help="Policy TOML (default: reidcheck.toml or [tool.reidcheck] in "
+                                          help="Policy TOML (default: reidcheck.toml or \\[tool.reidcheck] in "
                                                "pyproject.toml, found from the current directory; else the "
                                                "default policy)."),
     json_path: Optional[str] = typer.Option(None, "--json", help="JSON report to PATH, or to stdout with '-'.",
@@ -233,7 +236,7 @@ def audit(
     utc_offset: Optional[float] = typer.Option(None, "--utc-offset", help="Local time = UTC + hours (default: 5 "
                                                                           "for generated data, else 0)."),
     exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when the policy is violated."),
-    engine: str = typer.Option("duckdb", "--engine", help="Engine: duckdb, or spark (pip install -e '.[spark]'; master from --spark-master)."),
+    engine: str = typer.Option("duckdb", "--engine", help="Engine: duckdb, or spark (pip install -e '.\\[spark]'; master from --spark-master)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar, no terminal summary."),
 ) -> None:
     """Run the attacks that fit an export and judge them against a policy: exit 0 pass, 1 violated, 2 error."""
@@ -307,17 +310,19 @@ def list_rules(json_out: bool = typer.Option(False, "--json", help="The registry
 @app.command()
 def bench(
     name: str = typer.Argument(..., metavar="NAME", help="demontjoye2013, farzanehfar2021, zangbolot2011, golle2009, "
-                                                         "sweeney2000, hash-reversal, realdata, peers; all; or "
-                                                         "results (regenerate RESULTS.md only)."),
+                                                         "sweeney2000, hash-reversal, realdata, peers, "
+                                                         "profile-linkage, profile-scale, xu2017, pyrgelis2018, "
+                                                         "callgraph-gap; all; or results (regenerate RESULTS.md "
+                                                         "only)."),
     quick: bool = typer.Option(False, "--quick", help="Small sizes (what CI runs); figures are noisier."),
-    seed: int = typer.Option(7, "--seed", callback=_seed),
+    seed: int = typer.Option(7, "--seed", callback=_seed, help="Seed of the generated populations and releases."),
     out: Path = typer.Option(Path("benchmarks/results"), "--out", callback=_output_dir,
                              help="Where NAME.json and NAME.png go (the default is relative to the current "
                                   "directory: the committed results when run from the source checkout); "
                                   "RESULTS.md goes beside a folder named results, else inside it."),
     cache: Path = typer.Option(Path("benchmarks/data"), "--cache",
                                help="Generated populations are kept here (relative to the current directory)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress and no per-figure lines."),
 ) -> None:
     """Reproduce a published re-identification result: NAME.json, NAME.png and a row in RESULTS.md."""
     from .. import bench as benchmarks
