@@ -212,10 +212,11 @@ def release_membership(engine, orig: Release, rel: Release, *, seed: int = 0, tr
     groups of min(people − 1, ``MEMBERSHIP_GROUP``)."""
     from .attacks import MembershipInference
     from .attacks.membership import mechanism_of
-    from .rules.aggregate import _bin_text
+    from .resolution import bin_text
 
     n = orig.n_users
-    return MembershipInference(group_size=max(2, min(n - 1, MEMBERSHIP_GROUP)), time_bin=_bin_text(int(rel.time_bin_s)),
+    return MembershipInference(group_size=max(2, min(n - 1, MEMBERSHIP_GROUP)),
+                               time_bin=bin_text(int(rel.time_bin_s)),
                                space=rel.space, **mechanism_of(rel.steps), trials=trials, seed=seed).run(engine, orig)
 
 

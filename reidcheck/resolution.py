@@ -51,6 +51,15 @@ def parse_time_bin(text: str) -> TimeBin:
     return TimeBin(f"{int(m.group(1))}{m.group(2)}", int(m.group(1)) * _UNITS[m.group(2)])
 
 
+def bin_text(seconds: int) -> str:
+    """A bin length in ``parse_time_bin``'s words, the largest whole unit (3600 → ``1h``,
+    86400 → ``1d``, 900 → ``15min``)."""
+    for unit, size in (("w", 604_800), ("d", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{max(1, seconds // 60)}min"
+
+
 @dataclass(frozen=True)
 class Space:
     kind: str            # cell | site | district | province | grid

@@ -63,6 +63,7 @@ def aggregate_membership(ctx, table, rule):
         ctx.add(rule, table, message="The aggregate has no positive count.", **na)
         return
     from ..attacks.membership import aggregate_step, mechanism_of
+    from ..resolution import bin_text
 
     steps = (ctx.manifest or {}).get("steps", [])
     kv = aggregate_step(steps)
@@ -105,7 +106,7 @@ def aggregate_membership(ctx, table, rule):
                     cells=places, utc_offset_h=ctx.utc_offset, space="cell")
     mech = mechanism_of(steps)
     eps = mech["epsilon"]
-    attack = MembershipInference(group_size=group, time_bin=_bin_text(bin_s), space="cell", **mech,
+    attack = MembershipInference(group_size=group, time_bin=bin_text(bin_s), space="cell", **mech,
                                  trials=int(p["trials"]), prior="aggregate", seed=ctx.seed)
     ctx.step(f"{table.name}: membership inference")
     res = attack.run(ctx.engine, synth)
@@ -127,11 +128,3 @@ AGGREGATE_RECOVERY = declare(
          "alone (night: proximity; day: velocity; across days: regularity) and matched one-to-one to the true "
          "people; a person is re-identified when the matched trajectory holds most of their points and is unique "
          "by its top-3 places. It needs the true population to score, so the audit does not run it.")
-
-
-def _bin_text(seconds: int) -> str:
-    """A bin length in the CLI's words (``1h``, ``1d``, ``15min``)."""
-    for unit, size in (("w", 604_800), ("d", 86_400), ("h", 3_600), ("min", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{max(1, seconds // 60)}min"
