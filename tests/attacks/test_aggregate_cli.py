@@ -75,3 +75,9 @@ def test_audit_fails_a_raw_small_count_aggregate_and_passes_dp(agg_dirs):
     assert g and g[0]["status"] == "pass" and g[0]["interval"][1] <= 0.65
     full = run_audit(get_engine("duckdb"), agg_dirs / "dp", Policy())
     assert full["verdict"] == "pass"
+
+
+def test_recovery_refuses_what_is_not_an_aggregate_in_one_line(agg_dirs, capsys):
+    rc = main(["attack", "recovery", str(agg_dirs / "pop"), "--knowledge", str(agg_dirs / "pop")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "not an aggregate release" in err and "Traceback" not in err
