@@ -9,7 +9,7 @@ import pytest
 
 from synthetic import generate
 
-from reidcheck.bench import shared_data_dir  # the one place that locates ../shared/data
+from reidcheck.bench import adult_dir, shared_data_dir  # the one place that locates ../shared/data
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -19,6 +19,16 @@ def shared_data() -> Path:
     path = shared_data_dir()
     if path is None:
         pytest.skip("../shared/data is not present (set REIDCHECK_SHARED_DATA to point at it)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def adult_data() -> Path:
+    """UCI Adult as kept by ARX, with its hierarchies, vendored under tests/data/adult (PROVENANCE.md):
+    the folder holds ``adult.csv.gz`` (``;``-separated) and ``adult_hierarchy_<attribute>.csv``."""
+    path = adult_dir()
+    if path is None or path.parent.name != "data" or path.parent.parent != REPO / "tests":
+        pytest.fail("tests/data/adult is missing from the checkout (see tests/data/PROVENANCE.md)")
     return path
 
 

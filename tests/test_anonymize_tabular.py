@@ -63,9 +63,9 @@ def test_mondrian_suppression_budget_and_small_tables():
             mondrian(df, bad.get("qi", ["age"]), bad["k"])
 
 
-def test_generalize_qi_bands_and_hierarchy_levels(shared_data):
+def test_generalize_qi_bands_and_hierarchy_levels(adult_data):
     df = pd.DataFrame({"age": [0, 9, 10, 37, None], "education": ["Bachelors", "11th", "Bachelors", "11th", None]})
-    h = shared_data / "adult" / "adult_hierarchy_education.csv"
+    h = adult_data / "adult_hierarchy_education.csv"
     out = generalize_qi(df, bands={"age": 10}, hierarchies={"education": h}, levels={"education": 2})
     assert out["age"].tolist()[:4] == ["0-9", "0-9", "10-19", "30-39"] and pd.isna(out["age"].iloc[4])
     table = read_hierarchy(h).set_index(0)[2]
@@ -82,9 +82,9 @@ def test_generalize_qi_bands_and_hierarchy_levels(shared_data):
 
 
 @pytest.fixture(scope="module")
-def adult(shared_data):
-    df = pd.read_csv(shared_data / "adult" / "adult.csv", sep=";")
-    hier = {c: shared_data / "adult" / f"adult_hierarchy_{c}.csv" for c in ("sex", "race", "education")}
+def adult(adult_data):
+    df = pd.read_csv(adult_data / "adult.csv.gz", sep=";")
+    hier = {c: adult_data / f"adult_hierarchy_{c}.csv" for c in ("sex", "race", "education")}
     return df, hier
 
 
@@ -195,9 +195,9 @@ def test_mondrian_splits_at_the_median_and_releases_ranges_sets_and_ancestors():
     assert res.table["town"].tolist() == ["abcd"] * 4 + ["ef"] * 4
 
 
-def test_mondrian_on_adult_with_every_hierarchy(adult, shared_data):
+def test_mondrian_on_adult_with_every_hierarchy(adult, adult_data):
     df, hier = adult
-    hier = dict(hier, age=shared_data / "adult" / "adult_hierarchy_age.csv")
+    hier = dict(hier, age=adult_data / "adult_hierarchy_age.csv")
     age_levels = set(read_hierarchy(hier["age"]).to_numpy().ravel())
     for k in (5, 10):
         t0 = time.perf_counter()
@@ -228,8 +228,8 @@ def test_mondrian_argument_errors():
         mondrian(df, ["g"], 2, hierarchies={"g": TOWNS})
 
 
-def test_generalize_qi_levels_match_the_file_and_bad_arguments(shared_data, tmp_path):
-    path = shared_data / "adult" / "adult_hierarchy_age.csv"
+def test_generalize_qi_levels_match_the_file_and_bad_arguments(adult_data, tmp_path):
+    path = adult_data / "adult_hierarchy_age.csv"
     rows = [line.split(";") for line in path.read_text().splitlines()]
     df = pd.DataFrame({"age": [17, 39, 90, 39], "other": [1, 2, 3, 4]})
     for level in range(len(rows[0])):
@@ -260,8 +260,8 @@ def test_generalize_qi_levels_match_the_file_and_bad_arguments(shared_data, tmp_
         read_hierarchy(tmp_path / "dup.csv")
 
 
-def test_information_loss_of_hierarchy_values_sets_and_suppression(shared_data):
-    h = read_hierarchy(shared_data / "adult" / "adult_hierarchy_education.csv")
+def test_information_loss_of_hierarchy_values_sets_and_suppression(adult_data):
+    h = read_hierarchy(adult_data / "adult_hierarchy_education.csv")
     leaves = len(h)
     under = h.groupby(2)[0].size()
     orig = pd.DataFrame({"education": ["Bachelors", "Masters", "9th", "HS-grad"], "g": list("abcd")})

@@ -148,10 +148,8 @@ def test_semicolon_csv_kanon_is_identical(engines, tmp_path):
     assert res[0]["n_targets"] == 200 and res[0]["classes"] > 1
 
 
-def test_adult_kanon_is_identical(engines, shared_data):
-    path = shared_data / "adult" / "adult.csv"
-    if not path.exists():
-        pytest.skip("adult.csv is not in the shared data")
+def test_adult_kanon_is_identical(engines, adult_data):
+    path = adult_data / "adult.csv.gz"
     res = _kanon_same(engines, path, "sex,age,race,marital-status")
     assert res[0]["n_targets"] > 30000
 

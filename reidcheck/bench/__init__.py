@@ -84,6 +84,23 @@ def shared_data_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
+def adult_dir() -> Path | None:
+    """UCI Adult as kept by ARX, with its hierarchies: the copy vendored under ``tests/data/adult`` of a
+    source checkout (``adult.csv.gz``; see its PROVENANCE.md), else ``adult/`` of the shared data
+    (``adult.csv``); None when neither is present. Read the table through :func:`adult_csv`."""
+    checkout = Path(__file__).resolve().parent.parent.parent
+    vendored = checkout / "tests" / "data" / "adult"
+    if (vendored / "adult.csv.gz").is_file():
+        return vendored
+    shared = shared_data_dir()
+    return shared / "adult" if shared is not None and (shared / "adult" / "adult.csv").is_file() else None
+
+
+def adult_csv(folder: Path) -> Path:
+    """The Adult table (`;`-separated) in a folder from :func:`adult_dir`: ``adult.csv.gz`` or ``adult.csv``."""
+    return folder / "adult.csv.gz" if (folder / "adult.csv.gz").is_file() else folder / "adult.csv"
+
+
 def get(name: str):
     if name not in BENCHMARKS:
         raise UsageError(f"Unknown benchmark {name!r}; benchmarks are {', '.join(BENCHMARKS)} (or: all, results).")

@@ -57,7 +57,9 @@ def run(ctx) -> dict:
                              relation="geo", utc_offset_h=8)
     geolife = _curve(engine, inp2, [("1h", "grid:1km"), ("1d", "grid:5km")], "all", ctx.seed)
 
-    adult = pd.read_csv(ctx.shared_data / "adult" / "adult.csv", sep=";", dtype=str)
+    from . import adult_csv, adult_dir
+
+    adult = pd.read_csv(adult_csv(adult_dir()), sep=";", dtype=str)
     load_table(engine, adult)
     table = {}
     for label, qi in ADULT_QIS.items():

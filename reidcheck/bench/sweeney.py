@@ -55,8 +55,10 @@ def run(ctx) -> dict:
         share, rows = _unique_share(engine, qi)
         figures[label] = {"unique": share, "records": rows}
         ctx.log(f"{label}: {pct(share)} of {rows:,}")
-    if ctx.shared_data is not None:
-        adult = pd.read_csv(ctx.shared_data / "adult" / "adult.csv", sep=";", dtype=str)
+    from . import adult_csv, adult_dir
+
+    if (adult_folder := adult_dir()) is not None:
+        adult = pd.read_csv(adult_csv(adult_folder), sep=";", dtype=str)
         load_table(engine, adult)
         for label, qi in ADULT_QIS.items():
             share, rows = _unique_share(engine, qi)

@@ -97,12 +97,12 @@ def test_tcloseness_equals_pandas(df):
     (0.2, 0.3577099234829125),
     (1.0, 0.5142895033485844),
 ])
-def test_population_uniqueness_reproduces_arx(shared_data, pi, expected):
+def test_population_uniqueness_reproduces_arx(adult_data, pi, expected):
     """Source: ARX, src/test/org/deidentifier/arx/test/TestRiskMetrics.java, testDecisionRule2:
     data/adult.csv, all nine attributes as quasi-identifiers, Dankar's decision rule; ARX compares the
     first four decimals (REFERENCES.md)."""
     engine = get_engine()
-    load_table(engine, shared_data / "adult" / "adult.csv", delimiter=";")
+    load_table(engine, adult_data / "adult.csv.gz", delimiter=";")
     res = PopulationRisk(qi=ADULT_QI, sampling_fraction=pi).run(engine, TBL)
     est = res.extra["population_uniqueness"]
     assert math.floor(est["dankar"] * 1e4) == math.floor(expected * 1e4), est

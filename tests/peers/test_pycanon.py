@@ -43,8 +43,8 @@ def peers_python() -> Path:
     return path
 
 
-def test_k_and_l_equal_pycanon(shared_data, peers_python):
-    adult = shared_data / "adult" / "adult.csv"
+def test_k_and_l_equal_pycanon(adult_data, peers_python):
+    adult = adult_data / "adult.csv.gz"
     out = subprocess.run([str(peers_python), str(Path(__file__).with_name("pycanon_runner.py")), str(adult), ";",
                           json.dumps(CASES)], capture_output=True, text=True, check=True, timeout=600)
     theirs = json.loads(out.stdout)
