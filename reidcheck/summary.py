@@ -101,35 +101,94 @@ def describe(result) -> str:
         scope = f"{len(p['prefixes'])} prefixes" if p["kind"] == "msisdn" else f"{len(p['heads'])} CNIC heads"
         return f"{x['algorithm']} of {scope}, {x['hashes_per_s'] or 0:,} hashes/s"
     if result.attack in ("kanon", "ldiv", "tclose", "risk"):
-        x = result.extra
-        figure = {"kanon": lambda: f"k={x['k']}", "ldiv": lambda: f"{p['variant']} l={x['l']}",
-                  "tclose": lambda: f"t={x['t']}",
-                  "risk": lambda: f"pop. unique {x['population_uniqueness']['dankar']:.1%} "
-                                  f"({x['population_uniqueness']['dankar_model']}, π={p['sampling_fraction']})"}
-        return f"{len(p['qi'])} QIs: {figure[result.attack]()}"
+        text = f"QIs {', '.join(p['qi'])}"
+        if p.get("sensitive"):
+            text += f"; sensitive {p['sensitive']}"
+        return text + (f"; sample π={p['sampling_fraction']:g}" if result.attack == "risk" else "")
     return ", ".join(f"{k}={v}" for k, v in p.items())
 
 
+def figures(result) -> list[tuple[str, str, str]]:
+    """What a result measured, as (figure, value, 95% interval) rows for the terminal: each kind of
+    figure is named (a share singled out, k, l, t, a reversed share, ...), never put under another's
+    heading. Shares of what: ``unique`` and ``correct`` of the scored targets, ``records alone`` and
+    ``below k`` of the table's records, ``reversed`` and ``linkable`` of the distinct pseudonyms."""
+    def pct(v):
+        return "-" if v is None else f"{v:.1%}"
+
+    def ci(r):
+        return f"{r['ci'][0]:.1%}–{r['ci'][1]:.1%}" if r and r.get("ci") else "-"
+
+    x, u, c = result.extra, result.unique_rate, result.correct_rate
+    a = result.attack
+    if a == "kanon":
+        return [("k (smallest class)", f"{x['k']:,}", "-"), ("records alone in their class", pct(u["value"]), ci(u)),
+                (f"records in classes < {result.params['k']}", pct(x["records_below_k"]["value"]),
+                 ci(x["records_below_k"]))]
+    if a == "ldiv":
+        return [(f"l ({result.params['variant']}, smallest class)", f"{x['l']:g}", "-"),
+                ("records in classes below l", pct(x["records_below_l"]["value"]), ci(x["records_below_l"]))]
+    if a == "tclose":
+        return [(f"t ({x['distance']}, largest class)", f"{x['t']:g}", "-"),
+                (f"records in classes above t = {result.params['t']:g}", pct(x["records_above_t"]["value"]),
+                 ci(x["records_above_t"]))]
+    if a == "risk":
+        pu = x["population_uniqueness"]
+        return [(f"population unique ({pu['dankar_model']})", pct(pu["dankar"]), "-"),
+                ("sample unique", pct(u["value"]), ci(u))]
+    if a == "hash-reversal":
+        out = [("pseudonyms reversed", pct(u["value"]) if u else "-", ci(u))]
+        link = x.get("linkability")
+        if link:
+            share = link["linkable_share"]
+            out.append(("seen again in the second release (linkable)", pct(share["value"]), ci(share)))
+        return out
+    out = [("singled out (unique)", pct(u["value"]) if u else "-", ci(u))]
+    if c is not None and c.get("value") is not None:
+        out.append(("correctly named", pct(c["value"]), ci(c)))
+    return out
+
+
 def print_results(results, console: Console | None = None) -> None:
-    """One row per attack result: rate with its 95% interval and the anonymity-set figures."""
+    """One row per figure of each attack result: what the adversary knows, the figure with its 95%
+    interval, and the anonymity-set sizes (people or records sharing the target's values). Numbers and
+    intervals are never cut: a table wider than the terminal wraps its text columns instead."""
     import sys
 
-    console = console or Console(width=None if sys.stdout.isatty() else 120)
+    console = console or Console(width=None if sys.stdout.isatty() else 160)
     if results and all(r.attack in ("profile", "callgraph") for r in results):
         return _print_profile(results, console)
     if results and all(r.attack in ("membership", "recovery") for r in results):
         return _print_aggregate(results, console)
-    t = Table(title="Re-identification results", show_header=True)
-    for col in ("rule", "adversary knows", "targets", "skipped", "unique", "95% CI", "set p50/p90/max"):
-        t.add_column(col, justify="right" if col in ("targets", "skipped", "unique") else "left", no_wrap=True)
+    cols = ("rule", "adversary knows", "targets", "skipped", "figure", "value", "95% CI", "set p50/p90/max")
+    rows = []
     for r in results:
-        u = r.unique_rate
-        ci = f"{u['ci'][0]:.3f}–{u['ci'][1]:.3f}" if u else "-"
         a = r.anonymity_set
-        t.add_row(r.rule_id, describe(r), f"{r.n_targets:,}", f"{r.n_skipped:,}",
-                  f"{u['value']:.1%}" if u and u["value"] is not None else "-", ci,
-                  f"{a['p50']}/{a['p90']}/{a['max']}" if a else "-")
-    console.print(t)
+        for i, (name, value, ci) in enumerate(figures(r)):
+            first = i == 0
+            rows.append((r.rule_id or "-" if first else "", describe(r) if first else "",
+                         f"{r.n_targets:,}" if first else "", f"{r.n_skipped:,}" if first else "", name, value, ci,
+                         (f"{a['p50']}/{a['p90']}/{a['max']}" if a else "-") if first else ""))
+    _table("Re-identification results", cols, rows, console, wrap=(1, 4))
+
+
+def _table(title: str, cols, rows, console, *, wrap=(1,), left=None) -> None:
+    """A rich table whose number columns are at least as wide as their widest value (never cut or
+    ellipsized) and whose ``wrap`` columns fold; printed without cropping."""
+    from rich.text import Text
+
+    t = Table(title=title, show_header=True)
+    left = set(wrap) | {0} if left is None else set(left)
+    for i, col in enumerate(cols):
+        cells = [Text.from_markup(row[i]).plain for row in rows]
+        if i in wrap:   # text wraps at spaces, never inside a word (up to 24 characters)
+            width = min(24, max([len(w) for w in col.split()] + [len(w) for c in cells for w in c.split()]))
+        else:           # a number, an interval or a bracket is never cut
+            width = max([len(w) for w in col.split()] + [Text(c).cell_len for c in cells])
+        t.add_column(col, justify="left" if i in left else "right", overflow="fold", min_width=width)
+    for row in rows:
+        t.add_row(*row)
+    console.print(t, crop=False)
 
 
 def _print_profile(results, console) -> None:
@@ -233,21 +292,23 @@ def print_audit(report: dict, console: Console | None = None) -> None:
     console.print(f"[bold {colour}]{report['verdict'].upper()}[/] — {s['failed']} of {s['rules']} checks failed "
                   f"on {s['tables']} table(s) of {report['input']} (policy: {report['config']['source']}, "
                   f"judged on the {'upper end of the 95% interval' if report['config']['judge'] == 'upper' else 'estimate'})")
-    t = Table(show_header=True)
-    for col in ("status", "rule", "table", "measured", "95% CI", "threshold", "finding"):
-        t.add_column(col, no_wrap=col not in ("finding",), overflow="fold")
+    from rich.markup import escape
+
+    from .report.markdown import _is_rate   # the reports' one rule for which metrics are shares
+
+    cols = ("status", "rule", "table", "measured", "95% CI", "threshold", "finding")
+    rows = []
     for f in report["findings"]:
         status = {"fail": "[red]FAIL[/]", "pass": "[green]pass[/]"}.get(f["status"], "[dim]n/a[/]")
-        pct = f["metric"] in ("unique_rate", "reversed_share")
+        pct = _is_rate(f)
         val = "-" if f["value"] is None else (f"{f['value']:.1%}" if pct else f"{f['value']:g}")
         ci = "-" if not f["interval"] else (f"{f['interval'][0]:.1%}–{f['interval'][1]:.1%}" if pct
                                            else f"{f['interval'][0]:g}–{f['interval'][1]:g}")
         th = f["threshold"]
         limit = f"{th['op']} {th['value']:.1%}" if pct else f"{th['op']} {th['value']:g}"
-        from rich.markup import escape
-
-        t.add_row(status, f"{f['rule_id']} {f['rule']}", f["table"], val, ci, limit, escape(f["message"]))
-    console.print(t)
+        rows.append((status, escape(f"{f['rule_id']} {f['rule']}"), escape(f["table"]), val, ci, escape(limit),
+                     escape(f["message"])))
+    _table("", cols, rows, console, wrap=(1, 2, 6), left=(0, 1, 2, 6))
 
 
 def print_rules(rules, console=None) -> None:

@@ -21,8 +21,8 @@ def ages_at(birth_date: pd.Series, day) -> np.ndarray:
 
 def auxiliary_table(subscribers: pd.DataFrame, *, fraction: float = 0.1, missing: float = 0.1,
                     age_noise: float = 0.05, day="2025-01-06", seed: int = 0) -> pd.DataFrame:
-    """A seeded auxiliary table: ``fraction`` of the subscribers; each of age, gender and district is
-    missing with probability ``missing``; an age is off by ±1 year with probability ``age_noise``."""
+    """A seeded auxiliary table: ``fraction`` of the subscribers; each of age, gender and home district
+    (``home_district``, named as in the generator's and a release's subscribers table) is missing with probability ``missing``; an age is off by ±1 year with probability ``age_noise``."""
     if not 0 < fraction <= 1 or not 0 <= missing < 1 or not 0 <= age_noise <= 1:
         raise ValueError("fraction must be in (0, 1], missing in [0, 1), age_noise in [0, 1]")
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7,)))
@@ -34,8 +34,8 @@ def auxiliary_table(subscribers: pd.DataFrame, *, fraction: float = 0.1, missing
         "name": s["name"].to_numpy(),
         "age": pd.array(age, dtype="Int64"),
         "gender": s["gender"].astype("string").to_numpy(),
-        "district": s["home_district"].astype("string").to_numpy(),
+        "home_district": s["home_district"].astype("string").to_numpy(),
     })
-    for col in ("age", "gender", "district"):
+    for col in ("age", "gender", "home_district"):
         out.loc[rng.random(len(out)) < missing, col] = pd.NA
     return out.reset_index(drop=True)

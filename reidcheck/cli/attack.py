@@ -251,6 +251,8 @@ def attack_hash_reversal(
     attack.validate()
     eng = get_engine(engine)
     values = _guard(lambda: load_pseudonyms(eng, input_path, column, delimiter=delimiter))
+    # the second release is read before the enumeration, so a bad file or column fails before any work
+    again = _guard(lambda: load_pseudonyms(eng, compare, column, delimiter=delimiter)) if compare else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PrivacyLeakWarning)
         result = attack.run(eng, PseudonymInput.of(values, source=str(input_path)))
@@ -263,7 +265,7 @@ def attack_hash_reversal(
 
         from ..attacks.pseudonyms import linkability
 
-        link = linkability(values, _guard(lambda: load_pseudonyms(eng, compare, column, delimiter=delimiter)))
+        link = linkability(values, again)
         result = replace(result, extra={**result.extra, "linkability": link})
     _emit([result], json_path, quiet)
     for message in leaks:   # once the output is written: one line on stderr, never a traceback
@@ -277,23 +279,23 @@ def attack_linkage(
     qi: str = _QI,
     release_id: str = typer.Option("pid", "--release-id", help="The release's pseudonym column."),
     target_id: str = typer.Option("subscriber_id", "--target-id", help="The auxiliary table's identity column."),
-    truth: Optional[Path] = typer.Option(None, "--truth", help="Truth map (columns pid, uid) to score correctness."),
+    truth: Optional[Path] = typer.Option(None, "--truth", metavar="TRUTH",
+                                         help="Truth map to score correctness: what `anonymize` writes "
+                                              "(pid, subscriber_id, table), or any table with pid and uid."),
     delimiter: Optional[str] = _DELIM, json_path: Optional[str] = _common["json"],
     engine: str = _common["engine"], quiet: bool = _common["quiet"],
 ) -> None:
     """Link an auxiliary table to a release on shared QIs (ranges and * in the release are honoured)."""
     from ..attacks.linkage import Linkage
     from ..engine import get_engine
-    from ..io import load_frame
+    from ..io import load_frame, load_truth
 
     attack = Linkage(qi=qi, release_id=release_id, target_id=target_id)
     attack.validate()
     eng = get_engine(engine)
     rel = _guard(lambda: load_frame(eng, input_path, delimiter=delimiter))
     aux = _guard(lambda: load_frame(eng, auxiliary, delimiter=delimiter))
-    tr = _guard(lambda: load_frame(eng, truth, delimiter=delimiter)) if truth is not None else None
-    if tr is not None and not {"pid", "uid"} <= set(tr.columns):
-        raise InputError(f"File '{truth}': the truth map needs columns 'pid' and 'uid'.")
+    tr = _guard(lambda: load_truth(eng, truth, table="subscribers", delimiter=delimiter)) if truth else None
     _emit([_guard(lambda: attack.run(eng, rel, knowledge=aux, truth=tr))], json_path, quiet)
 
 
@@ -316,7 +318,11 @@ def attack_travel(
     attack.validate()
     eng = get_engine(engine)
     trips = _guard(lambda: load_trips(eng, input_path, delimiter=delimiter))
-    _emit([_guard(lambda: attack.run(eng, trips))], json_path, quiet)
+    result = _guard(lambda: attack.run(eng, trips))
+    _emit([result], json_path, quiet)
+    if result.n_targets == 0:   # after the output: one line, so a script sees why nothing was scored
+        print(f"reidcheck: warning: no traveller has {known_trips} trip(s) to know, so nothing was scored "
+              f"({result.n_skipped:,} skipped); try a smaller --known-trips.", file=sys.stderr)
 
 
 @attack_app.command("profile")
@@ -354,7 +360,7 @@ def attack_profile(
     (places × time of week, record kinds, volume); top-1, top-5 and one-to-one re-identification rates."""
     from ..attacks import ProfileLinkage
     from ..engine import get_engine
-    from ..io import load_frame, load_trajectories
+    from ..io import load_trajectories, load_truth
 
     split = None
     if self_split is not None:
@@ -374,9 +380,7 @@ def attack_profile(
     if knowledge is not None:
         know = _guard(lambda: load_trajectories(eng, knowledge, knowledge_mapping, utc_offset_h=utc_offset,
                                                 relation="__knowledge_events"))
-        tr = _guard(lambda: load_frame(eng, truth))
-        if "pid" not in tr.columns or not ({"subscriber_id", "uid"} & set(tr.columns)):
-            raise InputError(f"File '{truth}': the truth map needs columns 'pid' and 'subscriber_id' (or 'uid').")
+        tr = _guard(lambda: load_truth(eng, truth, table="cdr"))
     import warnings
 
     from ..attacks.profile import NoBetterThanChance
@@ -418,7 +422,7 @@ def attack_callgraph(
     period by their 1- and 2-hop contacts; top-1, top-5 and one-to-one re-identification rates."""
     from ..attacks import CallGraphLinkage
     from ..engine import get_engine
-    from ..io import load_calls, load_frame
+    from ..io import load_calls, load_truth
 
     if self_split is None and (knowledge is None or truth is None):
         raise UsageError("Give --knowledge POP and --truth TRUTH (the adversary's labelled call records and the map "
@@ -433,9 +437,7 @@ def attack_callgraph(
     know = tr = None
     if knowledge is not None:
         know = _guard(lambda: load_calls(eng, knowledge, utc_offset_h=utc_offset))
-        tr = _guard(lambda: load_frame(eng, truth))
-        if "pid" not in tr.columns or not ({"subscriber_id", "uid"} & set(tr.columns)):
-            raise InputError(f"File '{truth}': the truth map needs columns 'pid' and 'subscriber_id' (or 'uid').")
+        tr = _guard(lambda: load_truth(eng, truth, table="cdr"))
     _emit([_guard(lambda: attack.run(eng, rel, knowledge=know, truth=tr))], json_path, quiet)
 
 

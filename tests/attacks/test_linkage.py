@@ -53,15 +53,15 @@ def test_linkage_on_the_synthetic_population(small_population):
     for band in (1, 10):
         lo = (age // band) * band
         release = pd.DataFrame({"pid": pid, "age": [str(a) if band == 1 else f"{a}-{a + band - 1}" for a in lo],
-                                "gender": s["gender"], "district": s["home_district"]})
-        results[band] = Linkage(qi="age,gender,district").run(get_engine(), release, knowledge=aux, truth=truth)
+                                "gender": s["gender"], "home_district": s["home_district"]})
+        results[band] = Linkage(qi="age,gender,home_district").run(get_engine(), release, knowledge=aux, truth=truth)
     exact, banded = results[1], results[10]
     # Clean auxiliary data: every target finds itself; unique means correct.
     assert exact.extra["n_no_match"] == 0 and exact.n_correct == exact.n_unique > 0
     assert banded.n_unique < exact.n_unique           # coarser release, fewer re-identifications
     noisy = auxiliary_table(s, fraction=0.25, missing=0.2, age_noise=0.3, seed=1)
-    release = pd.DataFrame({"pid": pid, "age": age.astype(str), "gender": s["gender"], "district": s["home_district"]})
-    res = Linkage(qi="age,gender,district").run(get_engine(), release, knowledge=noisy, truth=truth)
+    release = pd.DataFrame({"pid": pid, "age": age.astype(str), "gender": s["gender"], "home_district": s["home_district"]})
+    res = Linkage(qi="age,gender,home_district").run(get_engine(), release, knowledge=noisy, truth=truth)
     assert res.extra["n_no_match"] > 0                 # a wrong age finds nobody (or someone else)
     assert res.n_correct <= res.n_unique
 
@@ -71,7 +71,7 @@ def test_auxiliary_table_is_seeded_and_partial(small_population):
     b = auxiliary_table(small_population.subscribers, fraction=0.1, missing=0.2, seed=5)
     pd.testing.assert_frame_equal(a, b)
     assert len(a) == 200
-    assert 0.1 < a["district"].isna().mean() < 0.3
+    assert 0.1 < a["home_district"].isna().mean() < 0.3
 
 
 def _trips(n=800, seed=0):
