@@ -129,7 +129,7 @@ class Audit:
     engine: object
     policy: Policy
     input: Path
-    progress: object = None          # callable(label) or None
+    progress: object = None          # callable(done, total, label) or None: see run_audit
     places: pd.DataFrame | None = None
     utc_offset: float = 0.0
     findings: list = field(default_factory=list)
@@ -138,14 +138,29 @@ class Audit:
     pseudonyms: dict = field(default_factory=dict)     # table name → (Table, distinct user values)
     manifest: dict = field(default_factory=dict)       # release.json / population.json of the input, if any
     _memo: dict = field(default_factory=dict)
+    evaluations: int | None = None   # (table, rule) evaluations and finishing passes to run, once known
+    evaluated: int = 0               # ... and finished
 
     @property
     def seed(self) -> int:
         return self.policy.seed
 
     def step(self, label: str) -> None:
+        """Report the step under way (a rule may name its own steps within its evaluation)."""
         if self.progress is not None:
-            self.progress(label)
+            self.progress(self.evaluated, self.evaluations, label)
+
+    def rules_for(self, kind: str) -> list:
+        """The enabled rules of the registry that apply to a table of ``kind``, in id order."""
+        from . import rules
+
+        return [r for r in rules.all_rules() if kind in r.kinds and self.policy.enabled(r.id)]
+
+    def finishing(self) -> list:
+        """The enabled rules with work over all tables, in id order."""
+        from . import rules
+
+        return [r for r in rules.all_rules() if r.finish is not None and self.policy.enabled(r.id)]
 
     def params(self, rule) -> dict:
         """The rule's settings under the policy: its registry defaults, overridden by [rules.ID]."""
@@ -214,20 +229,18 @@ class Audit:
     # -- the rules ----------------------------------------------------------------------------
     def judge_table(self, table: Table) -> None:
         """Every enabled rule of the registry that applies to the table's kind, in id order."""
-        from . import rules
-
-        for rule in rules.all_rules():
-            if table.kind in rule.kinds and self.policy.enabled(rule.id):
-                rule.check(self, table, rule)
+        for rule in self.rules_for(table.kind):
+            self.step(f"{table.name}: {rule.id} {rule.name}")
+            rule.check(self, table, rule)
+            self.evaluated += 1
         self.done(table)
 
     def finish(self) -> None:
         """The rules' work over all tables (one enumeration of the numbering plan)."""
-        from . import rules
-
-        for rule in rules.all_rules():
-            if rule.finish is not None and self.policy.enabled(rule.id):
-                rule.finish(self, rule)
+        for rule in self.finishing():
+            self.step(f"all tables: {rule.id} {rule.name}")
+            rule.finish(self, rule)
+            self.evaluated += 1
 
 
 def _check_duplicates(engine, table: Table) -> None:
@@ -248,7 +261,13 @@ def _check_duplicates(engine, table: Table) -> None:
 
 def run_audit(engine, input_path, policy: Policy, *, progress=None, utc_offset: float | None = None,
               comparison: dict | None = None, argv: list[str] | None = None) -> dict:
-    """Audit ``input_path`` under ``policy``; returns the report dictionary (``reidcheck.report``)."""
+    """Audit ``input_path`` under ``policy``; returns the report dictionary (``reidcheck.report``).
+
+    ``progress``, if given, is called as ``progress(done, total, label)`` whenever a step starts
+    (``label`` names it: a table being read, a rule on a table, a rule's own step) and once at the end
+    with ``done == total``: ``done`` of ``total`` units finished, a unit being one rule evaluated on
+    one table or one rule's pass over all tables. ``total`` is known from the first call (every table
+    is classified from its header before any is read) and shrinks if a table has no data rows."""
     t0 = time.perf_counter()
     input_path = Path(input_path)
     files, ignored, manifest = discover(input_path)
@@ -274,6 +293,7 @@ def run_audit(engine, input_path, policy: Policy, *, progress=None, utc_offset: 
                     raise InputError(f"File '{f}': column '{col}' (the {role} column of the mapping) not found; "
                                      f"columns are {column_list(cols)}.")
         entries.append((f, name, settings, kind, roles))
+    audit.evaluations = sum(len(audit.rules_for(e[3])) for e in entries) + len(audit.finishing())
     # Each table is read once (places first: the trajectories are generalized with them), judged, and
     # dropped; only its distinct pseudonyms are kept, for one enumeration of the plan over all tables.
     entries.sort(key=lambda e: e[3] != "places")
@@ -284,6 +304,7 @@ def run_audit(engine, input_path, policy: Policy, *, progress=None, utc_offset: 
                           text=kind not in ("trajectory", "places"))
         if info["rows"] == 0:      # one empty table of a directory (e.g. no trips abroad): nothing to judge
             ignored.append(f"{f.name} (no data rows)")
+            audit.evaluations -= len(audit.rules_for(kind))
             engine.drop("tbl")
             continue
         t = Table(name, f, kind, info["rows"], [str(c) for c in info["columns"]], settings, roles)
@@ -298,6 +319,7 @@ def run_audit(engine, input_path, policy: Policy, *, progress=None, utc_offset: 
         raise InputError(f"Input '{input_path}': every table is empty (no data rows); nothing can be judged.")
     tables.sort(key=lambda t: files.index(t.file))      # reported in the order of the files
     audit.finish()
+    audit.step("finished")
     findings = audit.findings
     failed = sum(f["status"] == "fail" for f in findings)
     passed = sum(f["status"] == "pass" for f in findings)

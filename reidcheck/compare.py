@@ -196,9 +196,19 @@ def strongest(attacks: dict) -> dict | None:
 
 def run_comparison(engine, pop, plan: Plan | None = None, *, seed: int = 0, table: str = "cdr",
                    input_name: str = "", progress=None) -> Comparison:
+    """Evaluate every release of ``plan`` on ``pop``. ``progress``, if given, is called as
+    ``progress(done, total, label)`` as each release starts (``label``: its name; ``done`` of the
+    ``total`` releases finished) and once at the end with ``done == total``."""
     plan = plan or Plan()
     plan.validate()
     t0 = time.perf_counter()
+    total = len(plan.releases)
+
+    def tell(done, label):
+        if progress is not None:
+            progress(done, total, label)
+
+    tell(0, "preparing (a dry run of every chain)")
     orig = Release.from_population(pop, table=table)
     sample = orig.head_users(200)       # a dry run of every chain first: errors before hours of work
     for name, chain in plan.releases:
@@ -208,10 +218,10 @@ def run_comparison(engine, pop, plan: Plan | None = None, *, seed: int = 0, tabl
             raise UsageError(f"Release '{name}': {exc}") from None
     comp = Comparison(plan=plan, seed=seed, input=input_name)
     original = original_figures(orig)
-    for name, chain in plan.releases:
+    for i, (name, chain) in enumerate(plan.releases):
+        tell(i, name)
         comp.rows.append(evaluate(engine, orig, name, chain, plan=plan, seed=seed, original=original))
-        if progress is not None:
-            progress()
+    tell(total, "finished")
     comp.elapsed_s = time.perf_counter() - t0
     return comp
 

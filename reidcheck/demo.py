@@ -39,9 +39,17 @@ def _prepare(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
+def steps() -> list[str]:
+    """The labels ``run_demo`` gives its ``progress`` callable, in order, one as each step starts."""
+    names = [name for name, _, _ in DEMO_RELEASES]
+    return (["generating the population"] + [f"releasing {n}" for n in names] + ["comparing privacy and utility"]
+            + [f"auditing {n}" for n in names])
+
+
 def run_demo(out: Path, subscribers: int = 5000, days: int = 14, seed: int = 7, *, progress=None) -> dict:
     """Run the demo into ``out``; returns {"reports": {release: report}, "comparison": Comparison}.
-    ``progress``: an optional callable given each step's label."""
+    ``progress``: an optional callable given each step's label as the step starts (``steps()``, in
+    that order: a bar's total is their number)."""
     from synthetic import write_population
 
     from .anonymize import Release, apply_strategies
@@ -54,7 +62,7 @@ def run_demo(out: Path, subscribers: int = 5000, days: int = 14, seed: int = 7, 
     from .report import write_all
     from .secrets import key_from_seed
 
-    def tick(label):
+    def tick(label):        # the labels of steps(), in order (tests/test_progress.py checks it)
         if progress is not None:
             progress(label)
 

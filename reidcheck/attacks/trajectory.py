@@ -328,7 +328,10 @@ class UnicityCurve:
     users). Per resolution the generalized points are materialized once.
 
     ``run`` returns one ``Unicity`` result per (resolution, p), in order: a list, not one result,
-    because each point of the curve is a full result with its own counts and interval.
+    because each point of the curve is a full result with its own counts and interval. Its
+    ``progress``, if given, is called as ``progress(done, total, label)`` as each resolution's
+    preparation and each point starts (``done`` of the ``total`` = resolutions × ``max_points``
+    points finished) and once at the end with ``done == total``.
     """
 
     max_points: int = 5
@@ -356,20 +359,29 @@ class UnicityCurve:
                 "time_tolerance": self.time_tolerance, "space_tolerance_km": self.space_tolerance_km}
 
     def run(self, engine, release: TrajectoryInput, *, knowledge: TrajectoryInput | None = None,
-            truth: pd.DataFrame | None = None) -> list[AttackResult]:
+            truth: pd.DataFrame | None = None, progress=None) -> list[AttackResult]:
         self.validate()
         if (knowledge is None) != (truth is None):
             raise UsageError("Scoring correct re-identifications needs both `knowledge` and `truth`.")
         out = []
         n_targets = _targets(self.targets)
+        total = len(self.resolutions) * self.max_points
+
+        def tell(label):
+            if progress is not None:
+                progress(len(out), total, label)
+
         for time_bin, space in self.resolutions:
             base = self._base(time_bin, space)
+            where = f"{parse_time_bin(time_bin).label} × {parse_space(space).label}"
+            tell(f"{where}: preparing")
             t_prep = time.perf_counter()
             prep = _Prepared.build(engine, base, release, knowledge, truth, materialize=True)
             prep.select_targets(self.seed, n_targets)
             n_candidates = _candidates(engine, "__rel")
             prep_s = time.perf_counter() - t_prep
             for p in range(1, self.max_points + 1):
+                tell(f"{where}: {p} point{'s' if p > 1 else ''}")
                 t0 = time.perf_counter()
                 attack = replace(base, points=p)
                 sizes, skipped = prep.score(p, self.seed, n_targets, reuse_targets=True)
@@ -377,17 +389,18 @@ class UnicityCurve:
                                          truth is not None, t0, {"shared_preparation_s": round(prep_s, 3)},
                                          n_candidates))
             prep.cleanup()
+        tell("finished")
         return out
 
 
 def unicity_curve(engine, release: TrajectoryInput, *, max_points: int = 5,
                   resolutions: list[tuple[str, str]] = (("1h", "cell"),), targets=10_000, seed: int = 0,
                   knowledge: TrajectoryInput | None = None, truth: pd.DataFrame | None = None,
-                  time_tolerance: int = 0, space_tolerance_km: float = 0.0) -> list[AttackResult]:
-    """``UnicityCurve(...).run(engine, release, knowledge=..., truth=...)`` (kept for callers)."""
+                  time_tolerance: int = 0, space_tolerance_km: float = 0.0, progress=None) -> list[AttackResult]:
+    """``UnicityCurve(...).run(engine, release, knowledge=..., truth=..., progress=...)`` (kept for callers)."""
     return UnicityCurve(max_points=max_points, resolutions=tuple(tuple(r) for r in resolutions), targets=targets,
                         seed=seed, time_tolerance=time_tolerance, space_tolerance_km=space_tolerance_km
-                        ).run(engine, release, knowledge=knowledge, truth=truth)
+                        ).run(engine, release, knowledge=knowledge, truth=truth, progress=progress)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -48,7 +48,7 @@ _common = {
     "json": typer.Option(None, "--json", help="Write the JSON result to PATH, or to stdout with '-'.",
                          callback=_output_file),
     "engine": typer.Option("duckdb", "--engine", help="Engine: duckdb, or spark (pip install -e '.\\[spark]'; master from --spark-master)."),
-    "quiet": typer.Option(False, "--quiet", "-q", help="No terminal table."),
+    "quiet": typer.Option(False, "--quiet", "-q", help="No terminal table and no progress bar."),
 }
 
 
@@ -88,6 +88,7 @@ def attack_unicity_curve(
 ) -> None:
     """Unicity ε_p for p = 1..MAX_POINTS at several resolutions, reusing one index per resolution."""
     from ..attacks import UnicityCurve
+    from .common import _progress
 
     pairs = []
     for r in resolution:
@@ -97,8 +98,10 @@ def attack_unicity_curve(
         pairs.append((tb.strip(), sp.strip()))
     attack = UnicityCurve(max_points=max_points, resolutions=tuple(pairs), targets=targets, seed=seed)
     attack.validate()
-    eng, inp = _guard(lambda: _load(engine, input_path, mapping, table, cells, utc_offset))
-    _emit(_guard(lambda: attack.run(eng, inp)), json_path, quiet)
+    with _progress(len(pairs) * max_points, "reading the input", quiet or json_path == "-") as bar:
+        eng, inp = _guard(lambda: _load(engine, input_path, mapping, table, cells, utc_offset))
+        results = _guard(lambda: attack.run(eng, inp, progress=bar.update if bar.active else None))
+    _emit(results, json_path, quiet)
 
 
 @attack_app.command("topn")

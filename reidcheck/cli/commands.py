@@ -14,7 +14,7 @@ from typer.exceptions import Exit
 from ..errors import UsageError
 
 from .app import app, err_console
-from .common import _guard, _output_dir, _output_file, _progress, _seed, _steps
+from .common import _guard, _output_dir, _output_file, _progress, _seed
 
 
 @app.command()
@@ -42,17 +42,10 @@ def generate(
     from ..summary import print_summary
 
     validate_params(subscribers, days, seed, sites, travel_rate, chunk_size, workers)
-    bar = _progress(-(-subscribers // BLOCK), "generating", quiet)
-    if bar is not None:
-        bar[0].start()
-    try:
+    with _progress(-(-subscribers // BLOCK), "generating", quiet) as bar:       # one unit: a block of subscribers
         manifest = write_population(out, subscribers, days, seed, start, fmt=fmt, sites=sites,
                                     travel_rate=travel_rate, chunk_size=chunk_size, workers=workers,
-                                    overwrite=overwrite,
-                                    progress=(lambda: bar[0].advance(bar[1])) if bar else None)
-    finally:
-        if bar is not None:
-            bar[0].stop()
+                                    overwrite=overwrite, progress=bar.advance if bar.active else None)
     if not quiet:
         print_summary(out, manifest)
 
@@ -75,17 +68,14 @@ def demo(
 
     from synthetic.population import validate_params
 
-    from ..demo import DEMO_RELEASES, run_demo
+    from ..demo import DEMO_RELEASES, run_demo, steps
     from ..summary import print_comparison
 
     validate_params(subscribers, days, seed)
     t0 = time.perf_counter()
     console = Console(width=None if sys.stdout.isatty() else 160)
-    step, stop = _steps("demo", quiet)
-    try:
-        res = _guard(lambda: run_demo(out, subscribers, days, seed, progress=step))
-    finally:
-        stop()
+    with _progress(len(steps()), "demo", quiet) as bar:
+        res = _guard(lambda: run_demo(out, subscribers, days, seed, progress=bar.step if bar.active else None))
     if quiet:
         return
     print_comparison(res["comparison"], console)
@@ -191,16 +181,10 @@ def compare(
         markdown_path = _output_file(markdown_path or base.with_suffix(".md"))
         png_path = _output_file(png_path or base.with_suffix(".png"))
     eng = get_engine(engine)
-    pop = _guard(lambda: read_population(input_path, table))
-    bar = _progress(len(plan.releases), "comparing", quiet or json_path == "-")
-    if bar is not None:
-        bar[0].start()
-    try:
+    with _progress(len(plan.releases), "reading the population", quiet or json_path == "-") as bar:
+        pop = _guard(lambda: read_population(input_path, table))
         comp = _guard(lambda: run_comparison(eng, pop, plan, seed=seed, table=table, input_name=str(input_path),
-                                             progress=(lambda: bar[0].advance(bar[1])) if bar else None))
-    finally:
-        if bar is not None:
-            bar[0].stop()
+                                             progress=bar.update if bar.active else None))
     write_outputs(comp, Path(json_path) if json_path and json_path != "-" else None, markdown_path, png_path)
     if json_path == "-":
         import json
@@ -264,12 +248,9 @@ def audit(
             policy.doc[key] = ids
     validate_policy_against(policy)
     eng = get_engine(engine)
-    show_progress = not quiet and json_path != "-"
-    step, stop = _steps("auditing", not show_progress)
-    try:
-        report = _guard(lambda: run_audit(eng, input_path, policy, progress=step, utc_offset=utc_offset))
-    finally:
-        stop()
+    with _progress(None, "auditing", quiet or json_path == "-") as bar:       # the total: once headers are read
+        report = _guard(lambda: run_audit(eng, input_path, policy, progress=bar.update if bar.active else None,
+                                          utc_offset=utc_offset))
     write_all(report, targets)
     if json_path == "-":
         from ..report.json_report import render_json
