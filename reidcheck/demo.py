@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 from pathlib import Path
 
@@ -92,7 +93,8 @@ def run_demo(out: Path, subscribers: int = 5000, days: int = 14, seed: int = 7, 
     for name, _, _ in DEMO_RELEASES:
         tick(f"auditing {name}")
         report = run_audit(engine, out / "releases" / name, policy, progress=None)
-        report["reproduce"] = f"reidcheck audit {out / 'releases' / name} --config {config}"
+        report["reproduce"] = " ".join(shlex.quote(str(c)) for c in
+                                       ("reidcheck", "audit", out / "releases" / name, "--config", config))
         if name == DEMO_RELEASES[0][0]:
             report["comparison"] = comp.to_dict()
         reports[name] = report

@@ -18,20 +18,7 @@ def run(ctx) -> dict:
     pop = ctx.population(n_subs, days)
     rows_ = sweep(ctx, lambda sp: HomeWork(space=sp), SPACES, pop)
 
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6, 4))
-    ax = fig.subplots()
-    med = [r["median_set"] or 0 for r in rows_]
-    ax.bar(range(len(SPACES)), med, color="#4c72b0")
-    for i, r in enumerate(rows_):
-        ax.annotate(f"{pct(r['unique_rate']['value'])} unique", (i, med[i]), ha="center", va="bottom", fontsize=8)
-    ax.set_xticks(range(len(SPACES)), SPACES)
-    ax.set_yscale("log")
-    ax.set_ylabel("median anonymity-set size of (home, work)")
-    ax.set_title(f"(home, work), {n_subs:,} synthetic subscribers × {days} days (seed {ctx.seed})", fontsize=9)
-    fig.tight_layout()
-    savefig(fig, ctx.out / f"{NAME}.png")
+    _plot(ctx, rows_, n_subs, days)
 
     by = {r["space"]: r for r in rows_}
     rows = [
@@ -54,3 +41,26 @@ def run(ctx) -> dict:
     ]
     return {"params": {"subscribers": n_subs, "days": days, "spaces": list(SPACES)}, "figures": {"homework": rows_},
             "rows": rows}
+
+
+def _plot(ctx, rows_: list[dict], n_subs: int, days: int) -> None:
+    """Median anonymity set per resolution (log scale), each bar labelled with its share unique; the
+    labels stay inside the axes (room above the tallest bar, else inside the bar)."""
+    from matplotlib.figure import Figure
+
+    from ..report.plots import ABOVE, place_labels
+
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
+    med = [r["median_set"] or 0 for r in rows_]
+    ax.bar(range(len(SPACES)), med, color="#4c72b0")
+    ax.set_xticks(range(len(SPACES)), SPACES)
+    ax.set_yscale("log")
+    ax.set_ylim(top=max([10, *med]) * 4)               # headroom for the label of the tallest bar
+    ax.set_ylabel("median anonymity-set size of (home, work)")
+    ax.set_title(f"(home, work), {n_subs:,} synthetic subscribers × {days} days (seed {ctx.seed})", fontsize=9)
+    fig.tight_layout()
+    floor = ax.get_ylim()[0]
+    place_labels(ax, [(f"{pct(r['unique_rate']['value'])} unique", (i, max(med[i], floor)))
+                      for i, r in enumerate(rows_)], spots=ABOVE, fontsize=8)
+    savefig(fig, ctx.out / f"{NAME}.png")

@@ -107,7 +107,7 @@ def _plot(ctx, figures, n_subs: int, days: int) -> None:
     import numpy as np
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(9, 4.5))
+    fig = Figure(figsize=(10, 4.5), layout="constrained")
     ax = fig.subplots()
     x = np.arange(len(figures))
     w = 0.2
@@ -121,6 +121,5 @@ def _plot(ctx, figures, n_subs: int, days: int) -> None:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("share of pseudonyms re-identified (top-1)")
     ax.set_title(f"Profile linkage, {n_subs:,} synthetic subscribers × {days} days (seed {ctx.seed})", fontsize=9)
-    ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)   # never on a bar
     savefig(fig, ctx.out / f"{NAME}.png")

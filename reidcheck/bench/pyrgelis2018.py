@@ -115,35 +115,50 @@ def _plot(ctx, by_group, by_eps, n_subs: int, days: int, trials: int) -> None:
     import numpy as np
     from matplotlib.figure import Figure
 
+    from ..report.plots import DOWN, UP, place_labels, point_box, polyline_boxes, renderer_of, segment_box
+
     fig = Figure(figsize=(11, 4.2))
     a1, a2 = fig.subplots(1, 2)
+    series = {a1: [], a2: []}           # per panel: (points, colour, spots); runtimes are placed on the final layout
 
-    def bars(ax, x, pts, dy=-11, **kw):
+    def bars(ax, x, pts, **kw):
         v = np.array([p["auc"]["value"] for p in pts])
         lo, hi = np.array([p["auc"]["ci"][0] for p in pts]), np.array([p["auc"]["ci"][1] for p in pts])
-        ax.errorbar(x, v, yerr=[v - lo, hi - v], fmt="o-", capsize=3, **kw)
-        for xi, vi, p in zip(x, v, pts):
-            ax.annotate(f"{p['elapsed_s']:.1f}s", (xi, vi), textcoords="offset points", xytext=(3, dy), fontsize=6)
+        line = ax.errorbar(x, v, yerr=[v - lo, hi - v], fmt="o-", capsize=3, **kw).lines[0]
+        series[ax].append(([(f"{p['elapsed_s']:.1f}s", float(xi), float(vi), float(a), float(b))
+                            for xi, vi, a, b, p in zip(x, v, lo, hi, pts)], line.get_color(),
+                           UP if not series[ax] else DOWN))
 
-    for prior, label, dy in (("population", "population prior", 5), ("aggregate", "aggregate-only prior (ZK)", -11)):
+    for prior, label in (("population", "population prior"), ("aggregate", "aggregate-only prior (ZK)")):
         pts = [p for p in by_group if p["prior"] == prior]
-        bars(a1, [p["group_size"] for p in pts], pts, dy=dy, label=label)
+        bars(a1, [p["group_size"] for p in pts], pts, label=label)
     a1.set_xscale("log")
     a1.set_xlabel("group size N")
     a1.set_title("A: raw counts, cell × 1 h", fontsize=9)
-    for k, n in enumerate(sorted({p["group_size"] for p in by_eps})):
+    for n in sorted({p["group_size"] for p in by_eps}):
         pts = [p for p in by_eps if p["group_size"] == n]
-        bars(a2, np.arange(len(pts)), pts, dy=-11 if k == 0 else 5, label=f"N = {n}")
+        bars(a2, np.arange(len(pts)), pts, label=f"N = {n}")
     a2.set_xticks(np.arange(len(EPSILONS)), [_eps_label(e) for e in EPSILONS])
     a2.set_xlabel("DP budget (Laplace, max_cells = 24)")
     a2.set_title("B: AUC against ε", fontsize=9)
     for ax in (a1, a2):
         ax.axhline(0.5, color="grey", ls="--", lw=0.8)
-        ax.set_ylim(0.35, 1.02)
+        ax.set_ylim(0.35, 1.06)
         ax.set_ylabel("membership AUC (95% DeLong interval)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower left")
+        ax.margins(x=0.08)
     fig.suptitle(f"Membership inference, {n_subs:,} synthetic subscribers × {days} days, {trials} trials per point "
-                 f"(seed {ctx.seed}); labels: runtime", fontsize=9)
+                 f"(seed {ctx.seed}); labels: runtime, in the colour of their series", fontsize=9)
     fig.tight_layout()
+    renderer = renderer_of(fig)
+    for ax, lines in series.items():    # runtimes dodge each other, the markers, whiskers, lines and the legend
+        obstacles = [ax.get_legend().get_window_extent(renderer)]
+        for pts, _, _ in lines:
+            obstacles += [point_box(ax, x, y) for _, x, y, _, _ in pts]
+            obstacles += [segment_box(ax, x, lo, hi) for _, x, _, lo, hi in pts]
+            obstacles += polyline_boxes(ax, [x for _, x, _, _, _ in pts], [y for _, _, y, _, _ in pts])
+        place_labels(ax, [(text, (x, y), {"color": colour, "spots": spots})
+                          for pts, colour, spots in lines for text, x, y, _, _ in pts],
+                     obstacles=obstacles, fontsize=6, renderer=renderer)
     savefig(fig, ctx.out / f"{NAME}.png")

@@ -131,8 +131,11 @@ def run(ctx) -> dict:
 def _plot(ctx, people, by_slot, protected, days) -> None:
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(13, 4))
+    from ..report.plots import ABOVE, place_labels
+
+    fig = Figure(figsize=(13, 4.4), layout="constrained")
     a1, a2, a3 = fig.subplots(1, 3)
+    runtimes = {}                       # per panel, placed once the layout is final
 
     def band(ax):
         ax.axhspan(*PUBLISHED, color="#cccccc", alpha=0.5, label="Xu et al. 2017: 73–91%")
@@ -142,24 +145,24 @@ def _plot(ctx, people, by_slot, protected, days) -> None:
         ax.bar(x - 0.2, [r["accuracy"]["value"] for r in rows], 0.4, label="recovery", color="#4c72b0")
         ax.bar(x + 0.2, [r["baseline_accuracy"]["value"] for r in rows], 0.4, label="shuffled baseline",
                color="#dd8452")
-        for i, r in enumerate(rows):
-            ax.annotate(f"{r['elapsed_s']:.1f} s", (i - 0.2, r["accuracy"]["value"]), ha="center", va="bottom",
-                        fontsize=7)
+        runtimes[ax] = [(f"{r['elapsed_s']:.1f} s", (i - 0.2, r["accuracy"]["value"])) for i, r in enumerate(rows)]
         ax.set_xticks(x, labels, fontsize=8)
-        ax.set_ylim(0, 1)
+        ax.set_ylim(0, 1.06)
         band(ax)
 
     bars(a1, [f"{p['people']:,}" for p in people], people)
     a1.set_xlabel("people (cell × 1 h)")
     a1.set_ylabel("share of true (person, slot) points recovered")
     a1.set_title("A: accuracy vs people (runtime on bars)", fontsize=9)
-    a1.legend(fontsize=7, loc="upper right")
     bars(a2, [s["slot"] for s in by_slot], by_slot)
     a2.set_xlabel(f"slot length ({people[-1]['people']:,} people)")
     a2.set_title("B: accuracy vs slot length", fontsize=9)
     bars(a3, ["raw", "min_count 10", "DP ε=1"], protected)
     a3.set_title("C: protected releases (1 h)", fontsize=9)
+    fig.legend(*a1.get_legend_handles_labels(), loc="outside lower center", ncols=3, fontsize=7, frameon=False)
     fig.suptitle(f"Trajectory recovery from cell counts: synthetic pings × {days} days (seed {ctx.seed})",
                  fontsize=10)
-    fig.tight_layout()
+    fig.draw_without_rendering()
+    for ax, labels in runtimes.items():
+        place_labels(ax, labels, spots=ABOVE, fontsize=7)
     savefig(fig, ctx.out / f"{NAME}.png")

@@ -16,6 +16,7 @@ import re
 
 from . import rule_names
 from .markdown import _is_rate, _num, _pct, measured, threshold
+from .plots import plain
 
 _PERSONAL = re.compile(r"\+?92\d{10}|03\d{9}|\d{5}-\d{7}-\d")
 _STATUS = {"fail": ("FAIL", 0), "pass": ("PASS", 1), "not_applicable": ("NOT APPLICABLE", 2)}
@@ -102,7 +103,10 @@ def _verdict_sentence(report: dict) -> str:
 def _figure(width: float = 8.0, height: float = 4.2):
     from matplotlib.figure import Figure
 
+    from .plots import renderer_of
+
     fig = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
+    renderer_of(fig)
     return fig, fig.add_subplot()
 
 
@@ -114,10 +118,15 @@ def _png(fig) -> str:
 
 def _resolution_label(c: dict, many_tables: bool) -> str:
     label = f"{c['time_bin']} \N{MULTIPLICATION SIGN} {c['space']}"
-    return mask(f"{c['table']}: {label}" if many_tables else label)
+    return plain(mask(f"{c['table']}: {label}" if many_tables else label))
 
 
-def _plot_curves(curves: list[dict]) -> str:
+def _legend_outside(ax, **kw):
+    """A legend right of the axes (the layout makes room for it): it never covers a line or a bar."""
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=9, **kw)
+
+
+def _curves_figure(curves: list[dict]):
     from matplotlib.ticker import MaxNLocator, PercentFormatter
 
     fig, ax = _figure()
@@ -129,16 +138,23 @@ def _plot_curves(curves: list[dict]) -> str:
                         alpha=0.2)
     ax.set_xlabel("number of (time, place) points the attacker knows")
     ax.set_ylabel("people singled out")
-    ax.set_ylim(0, 1)
+    ax.set_ylim(-0.02, 1.04)                  # a point at 0% or 100% is drawn whole
+    ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(True, alpha=0.3)
-    ax.legend(title="time bin \N{MULTIPLICATION SIGN} place", fontsize=9)
-    return _png(fig)
+    _legend_outside(ax, title="time bin \N{MULTIPLICATION SIGN} place")
+    return fig
 
 
-def _plot_resolution(curves: list[dict], p: int) -> str:
+def _plot_curves(curves: list[dict]) -> str:
+    return _png(_curves_figure(curves))
+
+
+def _resolution_figure(curves: list[dict], p: int):
     from matplotlib.ticker import PercentFormatter
+
+    from .plots import ABOVE, fit_tick_labels, place_labels, segment_box
 
     fig, ax = _figure()
     many = len({c["table"] for c in curves}) > 1
@@ -149,19 +165,30 @@ def _plot_resolution(curves: list[dict], p: int) -> str:
         ys.append(u["value"])
         lo.append(u["value"] - u["ci"][0])
         hi.append(u["ci"][1] - u["value"])
-    xs = range(len(labels))
-    bars = ax.bar(xs, ys, width=0.6, yerr=[lo, hi], capsize=4, color="#4c72b0")
-    ax.bar_label(bars, labels=[_pct(y) for y in ys], padding=3)
-    ax.set_xticks(list(xs), labels)
+    xs = list(range(len(labels)))
+    ax.bar(xs, ys, width=0.6, yerr=[lo, hi], capsize=4, color="#4c72b0")
+    ax.set_xticks(xs, labels)
     ax.set_xlabel("resolution of the release (time bin \N{MULTIPLICATION SIGN} place)")
     ax.set_ylabel(f"people singled out by {p} points")
-    ax.set_ylim(0, 1.08)
+    ax.set_ylim(0, 1.12)
+    ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
     ax.grid(True, axis="y", alpha=0.3)
-    return _png(fig)
+    fit_tick_labels(ax, fig)
+    fig.draw_without_rendering()
+    tops = [y + h for y, h in zip(ys, hi)]
+    place_labels(ax, [(_pct(y), (x, t)) for x, y, t in zip(xs, ys, tops)], spots=ABOVE, fontsize=10,
+                 obstacles=[segment_box(ax, x, y - d, t, half=6) for x, y, d, t in zip(xs, ys, lo, tops)])
+    return fig
 
 
-def _plot_anonymity(sets: list[dict]) -> tuple[str, bool]:
+def _plot_resolution(curves: list[dict], p: int) -> str:
+    return _png(_resolution_figure(curves, p))
+
+
+def _anonymity_figure(sets: list[dict]):
+    from .plots import fit_tick_labels
+
     fig, ax = _figure()
     labels = list(dict.fromkeys(k for s in sets for k in s["histogram"]))
     width = 0.8 / len(sets)
@@ -171,16 +198,23 @@ def _plot_anonymity(sets: list[dict]) -> tuple[str, bool]:
     for i, s in enumerate(sets):
         ys = [s["histogram"].get(k, 0) for k in labels]
         xs = [j + (i - (len(sets) - 1) / 2) * width for j in range(len(labels))]
-        ax.bar(xs, ys, width=width, label=mask(f"{s['table']} ({s['rule_id']})"))
-    ax.set_xticks(range(len(labels)), [mask(k) for k in labels])
+        ax.bar(xs, ys, width=width, label=plain(mask(f"{s['table']} ({s['rule_id']})")))
+    ax.set_xticks(range(len(labels)), [plain(mask(k)) for k in labels])
     ax.set_xlabel("anonymity-set size: how many people match the same known points")
     ax.set_ylabel("people (log scale)" if log else "people")
     if log:
         ax.set_yscale("log")
         ax.set_ylim(bottom=0.8)
     ax.grid(True, axis="y", alpha=0.3)
-    if len(sets) > 1:
-        ax.legend(fontsize=9)
+    if len(sets) > 1:                  # above the axes, in a row: the bars keep the full width
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), borderaxespad=0.0, fontsize=9, frameon=False,
+                  ncols=min(len(sets), 3))
+    fit_tick_labels(ax, fig)
+    return fig, log
+
+
+def _plot_anonymity(sets: list[dict]) -> tuple[str, bool]:
+    fig, log = _anonymity_figure(sets)
     return _png(fig), log
 
 
@@ -259,6 +293,30 @@ def _charts(report: dict) -> list[str]:
     return out
 
 
+def _setting(value) -> str | None:
+    """A setting's value in words: lists joined by commas, an empty list "none", true/false as in the
+    policy file, a table as ``(key = value, …)``; None for no value (None or an empty text)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        items = [t for t in map(_setting, value) if t is not None]
+        return ", ".join(items) if items else "none"
+    if isinstance(value, dict):
+        inner = ", ".join(f"{k} = {t}" for k, t in ((k, _setting(v)) for k, v in value.items()) if t is not None)
+        return f"({inner})" if inner else "none"
+    return str(value)
+
+
+def settings_text(params: dict) -> str:
+    """``key = value; …`` of a finding's parameters (a list's items separated by commas). A key without
+    a value (None, empty text) is left out; an empty list reads "none" (e.g. the direct-identifiers rule's ``columns``: the
+    columns found holding identifiers in clear, none)."""
+    return "; ".join(f"{k}\N{NO-BREAK SPACE}=\N{NO-BREAK SPACE}{t}"       # a line never breaks at "="
+                     for k, t in ((k, _setting(v)) for k, v in params.items()) if t is not None)
+
+
 # -- sections ----------------------------------------------------------------------------------------------------
 def _finding_html(f: dict) -> str:
     status = f.get("status", "not_applicable")
@@ -270,8 +328,7 @@ def _finding_html(f: dict) -> str:
     if f.get("judge") == "upper" and f.get("interval") and f.get("judged") is not None:
         fmt = _pct if _is_rate(f) else _num
         facts.append(("Judged on", _t(f"the upper end of the interval ({fmt(f['judged'])}), to be on the safe side")))
-    params = f.get("params") or {}
-    ptext = ", ".join(f"{k} = {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in params.items())
+    ptext = settings_text(f.get("params") or {})
     return "".join([
         f'<article class="finding {cls}" id="finding-{_t(f["rule_id"])}-{_t(f.get("table", ""))}">',
         f'<h3><span class="badge {cls}">{word}</span> <span class="rule">{_t(f["rule_id"])}</span> '
@@ -304,7 +361,7 @@ def _reproduce_html(report: dict) -> str:
              ("Judge", judge_text), ("Tool", f"{tool.get('name', 'reidcheck')} {tool.get('version', '')}".strip()),
              ("Elapsed time", _duration(report.get("elapsed_s")))]
     return "".join([
-        "<p>Run this command on the same files to get the same report:</p>",
+        "<p>Run this command on the same files, from the folder the audit was run in, to get the same report:</p>",
         f"<pre><code>{_t(report.get('reproduce', ''))}</code></pre>",
         '<dl class="facts">', *(f"<dt>{k}</dt><dd>{_t(v)}</dd>" for k, v in facts), "</dl>"])
 

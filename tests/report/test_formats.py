@@ -244,6 +244,14 @@ def test_markdown_pass_verdict_and_cell_escaping(report):
     assert "a \\| b c" in row and row.count(" | ") == 5
 
 
+def test_markdown_reproduce_block_is_exactly_the_command(report):
+    report["reproduce"] = "reidcheck audit 'releases/my hash' --seed 7 --config reidcheck.toml"
+    text = render_markdown(report)
+    block = text[text.index("## Reproduce"):].split("```sh\n", 1)[1].split("\n```", 1)[0]
+    assert block == report["reproduce"]                     # one line, nothing appended (no trailing comment)
+    assert "Settings" not in text and "params" not in text  # the Markdown report shows no settings
+
+
 # -- no personal data ------------------------------------------------------------------------------------------
 def test_patterns_catch_personal_data():
     for number in ("call 03001234567", "+923001234567", "923001234567", "3001234567"):

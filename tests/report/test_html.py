@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import html as html_module
 import io
 import json
 import os
@@ -174,6 +175,52 @@ def test_masking(report, value):
     report["findings"][1]["params"] = {"example": value}
     out = render_html(report)
     assert "[redacted]" in out and value not in out
+
+
+def _settings_lines(cards: list[str]) -> list[str]:
+    return [c[c.index("Settings:"):] for c in cards if "Settings:" in c]
+
+
+def test_no_setting_is_shown_without_a_value(report):
+    """RC302's ``columns`` is the list of columns found holding identifiers: empty means none was found.
+    None and empty texts (settings not used, e.g. RC205's knowledge_days under self-split) are left out."""
+    rc302 = {"rule_id": "RC302", "rule": "direct-identifiers", "title": "Columns holding phone numbers, ID numbers "
+             "or names in clear", "table": "cdr", "file": "cdr.parquet", "status": "pass", "metric": "columns",
+             "value": 0, "interval": None, "judged": None, "judge": "value", "threshold": {"op": "<=", "value": 0},
+             "message": "No column holds phone numbers, ID numbers or names in clear", "params": {"columns": []},
+             "result": None}
+    rc205 = dict(rc302, rule_id="RC205", table="pings", params={
+        "knowledge_days": None, "release_days": None, "knowledge_sample": "", "self_split": 3, "ordered": False,
+        "model": {"alpha": 64.0, "beta": None}, "extra": {}, "targets": [0, None, 2]})
+    empty = dict(rc302, rule_id="RC206", table="travel", params={"split_days": None, "note": "  "})
+    report["findings"] += [rc302, rc205, empty]
+    cards = _Text.of(render_html(report)).articles
+    lines = _settings_lines(cards)
+    assert lines, "the example's findings have settings"
+    for line in lines:
+        body = line[len("Settings:"):]
+        for part in body.split(";"):
+            key, eq, value = part.partition("=")
+            assert eq and key.strip() and value.strip(), f"empty setting in {line!r}"
+            assert value.strip() not in ("None", "[]", "{}", "()", "''", ","), f"raw empty value in {line!r}"
+        assert not re.search(r"=\s*(?:,|;|$)", body), line
+    card302 = next(c for c in cards if "RC302" in c)
+    assert "Settings: columns = none" in card302
+    card205 = next(c for c in cards if "RC205" in c)
+    assert ("Settings: self_split = 3; ordered = false; model = (alpha = 64.0); extra = none; targets = 0, 2"
+            in card205)
+    assert "knowledge_days" not in card205 and "None" not in card205
+    assert "Settings:" not in next(c for c in cards if "RC206" in c)      # nothing left to show: no line at all
+
+
+def test_reproduce_is_one_pasteable_command(report):
+    report["reproduce"] = "reidcheck audit 'releases/my hash' --seed 7 --config reidcheck.toml"
+    out = render_html(report)
+    blocks = re.findall(r"<pre><code>(.*?)</code></pre>", out, re.S)
+    assert len(blocks) == 1
+    command = html_module.unescape(blocks[0])
+    assert command == report["reproduce"]                 # exactly the command: nothing appended
+    assert "\n" not in command and "#" not in command
 
 
 # -- real browser ------------------------------------------------------------------------------------------------
