@@ -98,8 +98,12 @@ def describe(result) -> str:
         return " ".join(parts)
     if result.attack == "hash-reversal":
         x = result.extra
-        scope = f"{len(p['prefixes'])} prefixes" if p["kind"] == "msisdn" else f"{len(p['heads'])} CNIC heads"
-        return f"{x['algorithm']} of {scope}, {x['hashes_per_s'] or 0:,} hashes/s"
+        kind = p.get("kind", "msisdn")
+        groups = {"msisdn": ("prefixes", "mobile prefix(es)"), "cnic": ("heads", "CNIC head(s)"),
+                  "imsi": ("plmns", "IMSI network(s)"), "imei": ("tacs", "IMEI TAC(s)")}[kind]
+        scope = f"{len(p.get(groups[0]) or [])} {groups[1]}"
+        salt = ", known salt" if p.get("salted") else ""
+        return f"{x['algorithm']} of {scope}{salt}, {x['hashes_per_s'] or 0:,} hashes/s"
     if result.attack in ("kanon", "ldiv", "tclose", "risk"):
         text = f"QIs {', '.join(p['qi'])}"
         if p.get("sensitive"):
@@ -138,6 +142,10 @@ def figures(result) -> list[tuple[str, str, str]]:
                 ("sample unique", pct(u["value"]), ci(u))]
     if a == "hash-reversal":
         out = [("pseudonyms reversed", pct(u["value"]) if u else "-", ci(u))]
+        if x.get("complete") is False and x.get("whole_space_s_estimate"):
+            done = x["candidates_hashed"] / max(x["space_candidates"], 1)
+            out.append((f"space searched before the time limit (whole space ≈ {_duration(x['whole_space_s_estimate'])})",
+                        pct(done), "-"))
         link = x.get("linkability")
         if link:
             share = link["linkable_share"]
@@ -147,6 +155,14 @@ def figures(result) -> list[tuple[str, str, str]]:
     if c is not None and c.get("value") is not None:
         out.append(("correctly named", pct(c["value"]), ci(c)))
     return out
+
+
+def _duration(seconds: float) -> str:
+    """``41 s``, ``12 min``, ``3.2 h``, ``5.1 days`` or ``2.3 years``."""
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= 2 * size or (unit == "min" and seconds >= 60):
+            return f"{seconds / size:.1f} {unit}" if unit != "min" else f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"
 
 
 def print_results(results, console: Console | None = None) -> None:

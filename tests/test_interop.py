@@ -147,3 +147,27 @@ def test_travel_with_nothing_to_score_says_why(chain, capsys):
     rc = main(["attack", "travel", str(chain / "pop"), "--known-trips", "10"])
     captured = capsys.readouterr()
     assert rc == 0 and "nothing was scored" in captured.err and "--known-trips" in captured.err
+
+
+def test_hash_reversal_kinds_from_the_command_line(tmp_path, capsys):
+    import hashlib
+
+    from reidcheck.attacks.hashkernel import luhn_digit
+
+    imei = "35693803" + "000123"
+    imei += str(luhn_digit(imei))
+    rows = {"imsi": ("410060000000777", ["--kind", "imsi", "--plmn", "41006", "--serials", "0-999"]),
+            "imei": (imei, ["--kind", "imei", "--tac", "35693803"]),
+            "salted": ("+923000000042", ["--prefixes", "300", "--serials", "0-99", "--salt-prefix", "s|",
+                                         "--algorithm", "sha1"])}
+    for name, (value, args) in rows.items():
+        text = ("s|" + value) if name == "salted" else value
+        digest = getattr(hashlib, "sha1" if name == "salted" else "sha256")(text.encode()).hexdigest()
+        pd.DataFrame({"h": [digest[:24] if name == "salted" else digest]}).to_csv(tmp_path / f"{name}.csv", index=False)
+        rc = main(["attack", "hash-reversal", str(tmp_path / f"{name}.csv"), "--column", "h", *args, "--json", "-"])
+        doc = json.loads(capsys.readouterr().out)
+        assert rc == 0 and doc["n_unique"] == 1, name
+        assert value not in json.dumps(doc)                      # reversed values only with --reveal
+    rc = main(["attack", "hash-reversal", str(tmp_path / "imsi.csv"), "--column", "h", "--kind", "imsi"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "plmn" in err and err.count("\n") == 1

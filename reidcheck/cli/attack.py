@@ -219,21 +219,42 @@ def attack_risk(
 def attack_hash_reversal(
     input_path: Path = typer.Argument(..., metavar="INPUT", help="A CSV or Parquet table with pseudonyms."),
     column: str = typer.Option(..., "--column", help="The pseudonym column."),
+    kind: str = typer.Option("msisdn", "--kind",
+                             help="What was hashed: msisdn (--prefixes), cnic (--heads), imsi (--plmn) or imei (--tac)."),
     prefixes: str = typer.Option("300-309,320-329", "--prefixes",
-                                 help="Mobile prefixes to enumerate: list or ranges (default: Jazz's)."),
-    serials: str = typer.Option("0-9999999", "--serials", help="Serial range LO-HI (inclusive) within a prefix."),
-    kind: str = typer.Option("msisdn", "--kind", help="msisdn, or cnic (then give --heads)."),
+                                 help="Mobile prefixes to enumerate (msisdn): list or ranges (default: Jazz's)."),
     heads: Optional[str] = typer.Option(None, "--heads", help="CNIC 5-digit heads to enumerate, e.g. 35202,35201."),
+    plmn: Optional[str] = typer.Option(None, "--plmn", metavar="MCCMNC",
+                                       help="IMSI networks, MCC + MNC: e.g. 41001,41006 (Jazz, Telenor)."),
+    tac: Optional[str] = typer.Option(None, "--tac", metavar="TAC",
+                                      help="IMEI type allocation codes (8 digits), comma-separated."),
+    serials: Optional[str] = typer.Option(None, "--serials", metavar="LO-HI",
+                                          help="Serial range (inclusive) within each prefix, head, PLMN or TAC "
+                                               "(default: all of them: 10^7 numbers, 10^7 CNIC serials, the "
+                                               "MSIN's 10^10, 10^6 IMEI serials)."),
     forms: Optional[str] = typer.Option(None, "--forms",
-                                        help="Written forms: e164,intl,national (msisdn) or dashed,plain (cnic)."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Processes (default: up to 2 cores)."),
-    reveal: bool = typer.Option(False, "--reveal", help="Put the reversed numbers in the JSON (personal data!)."),
+                                        help="Written forms: e164,intl,national (msisdn), dashed,plain (cnic), "
+                                             "digits (imsi), luhn,body (imei: with or without the check digit)."),
+    algorithm: Optional[str] = typer.Option(None, "--algorithm",
+                                            help="md5, sha1 or sha256 (default: from the digest's length). Needed "
+                                                 "for truncated digests (16 hex digits or more), matched by prefix."),
+    salt_prefix: str = typer.Option("", "--salt-prefix", metavar="TEXT",
+                                    help="A known constant salt hashed before the identifier."),
+    salt_suffix: str = typer.Option("", "--salt-suffix", metavar="TEXT",
+                                    help="A known constant salt hashed after the identifier."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", metavar="SECONDS",
+                                               help="Stop after this long; the result extrapolates the time for "
+                                                    "the whole space."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Threads (default: one per core)."),
+    reveal: bool = typer.Option(False, "--reveal", help="Put the reversed values in the JSON (personal data!)."),
     compare: Optional[Path] = typer.Option(None, "--compare",
                                            help="A second release (same column): are pseudonyms stable across them?"),
     delimiter: Optional[str] = _DELIM, json_path: Optional[str] = _common["json"],
     engine: str = _common["engine"], quiet: bool = _common["quiet"],
 ) -> None:
-    """Reverse unsalted MD5/SHA-1/SHA-256 pseudonyms of phone numbers (or CNICs of given areas) by enumeration."""
+    """Reverse hashed identifiers by enumerating their space: phone numbers, CNICs of given areas, IMSIs
+    of given networks, IMEIs of given device types; MD5, SHA-1 or SHA-256, full or truncated, with an
+    optional known salt."""
     import warnings
 
     from ..attacks.inputs import PseudonymInput
@@ -243,14 +264,18 @@ def attack_hash_reversal(
     from ..errors import PrivacyLeakWarning
     from ..io import load_pseudonyms
 
-    lo_hi = parse_ranges(serials, "serials", 9_999_999)
-    if len(lo_hi) != 1:
+    def items(text):
+        return tuple(x.strip() for x in text.split(",") if x.strip()) if text else ()
+
+    lo_hi = parse_ranges(serials, "serials", 10 ** 10 - 1) if serials else None
+    if lo_hi is not None and len(lo_hi) != 1:
         raise UsageError("Option `--serials` takes one range LO-HI.")
     pfx = sorted({p for lo, hi in parse_ranges(prefixes, "prefixes", 999) for p in range(lo, hi + 1)})
-    attack = HashReversal(prefixes=tuple(pfx) if kind == "msisdn" else (),
-                          forms=tuple(f.strip() for f in forms.split(",")) if forms else None,
-                          serial_lo=lo_hi[0][0], serial_hi=lo_hi[0][1] + 1, workers=workers, kind=kind,
-                          heads=tuple(h.strip() for h in heads.split(",")) if heads else (), reveal=reveal)
+    attack = HashReversal(prefixes=tuple(pfx) if kind == "msisdn" else (), kind=kind, heads=items(heads),
+                          plmns=items(plmn), tacs=items(tac), forms=items(forms) or None,
+                          serial_lo=lo_hi[0][0] if lo_hi else 0, serial_hi=lo_hi[0][1] + 1 if lo_hi else None,
+                          algorithm=algorithm.lower() if algorithm else None, salt_prefix=salt_prefix,
+                          salt_suffix=salt_suffix, time_limit=time_limit, workers=workers, reveal=reveal)
     attack.validate()
     eng = get_engine(engine)
     values = _guard(lambda: load_pseudonyms(eng, input_path, column, delimiter=delimiter))

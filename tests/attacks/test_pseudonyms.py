@@ -128,3 +128,62 @@ def test_one_budgeted_reversal_and_estimate():
         reverse_plan_slice(numbers, budget=2)
     none = reverse_plan_slice(["token-a", "token-b"], budget=300)
     assert none.full_plan_minutes is None and not none.reversed
+
+
+def _sha(texts, algorithm="sha256", salt_prefix="", salt_suffix="", keep=None):
+    import hashlib
+
+    out = [getattr(hashlib, algorithm)(f"{salt_prefix}{t}{salt_suffix}".encode()).hexdigest() for t in texts]
+    return [h[:keep] for h in out] if keep else out
+
+
+def test_imsi_of_given_networks_are_reversed():
+    imsis = [f"41001{n:010d}" for n in (5, 40_000, 99_999)] + ["410060000000042", "410010000200000"]
+    res = HashReversal(kind="imsi", plmns=("41001", "41006"), serial_lo=0, serial_hi=100_000).run(
+        None, PseudonymInput.of(_sha(imsis)), truth=dict(zip(_sha(imsis), imsis, strict=True)))
+    assert res.n_unique == res.n_correct == 4                       # MSIN 200,000 lies outside the range
+    assert res.params["plmns"] == ["41001", "41006"] and res.extra["space_candidates"] == 200_000
+    with pytest.raises(UsageError, match="plmn"):
+        HashReversal(kind="imsi", plmns=("4100",)).validate()
+
+
+def test_imei_with_and_without_the_check_digit():
+    from reidcheck.attacks.hashkernel import luhn_digit
+
+    bodies = [f"35693803{s:06d}" for s in (0, 123_456, 999_999)]
+    full = [b + str(luhn_digit(b)) for b in bodies]
+    res = HashReversal(kind="imei", tacs=("35693803",)).run(None, PseudonymInput.of(_sha(full, "md5")),
+                                                            truth=dict(zip(_sha(full, "md5"), full, strict=True)))
+    assert res.n_unique == res.n_correct == 3 and res.extra["forms_found"] == ["luhn"]
+    body = HashReversal(kind="imei", tacs=("35693803",)).run(None, PseudonymInput.of(_sha(bodies, "sha1")),
+                                                             truth=dict(zip(_sha(bodies, "sha1"), full, strict=True)))
+    assert body.n_unique == body.n_correct == 3 and body.extra["forms_found"] == ["body"]
+    with pytest.raises(UsageError, match="tac"):
+        HashReversal(kind="imei", tacs=("123",)).validate()
+
+
+def test_truncated_and_salted_digests():
+    numbers = [f"+92300{s:07d}" for s in (7, 4_321, 88_000)]
+    truncated = _sha(numbers, keep=16)
+    plain = HashReversal(prefixes=(300,), serial_hi=100_000).run(None, PseudonymInput.of(truncated))
+    assert plain.n_unique == 0 and plain.extra["algorithm"] == "not a plain hash"   # 16 hex digits: give it
+    res = HashReversal(prefixes=(300,), serial_hi=100_000, algorithm="sha256", forms=("e164",)).run(
+        None, PseudonymInput.of(truncated))
+    assert res.n_unique == 3 and res.extra["truncated_hex_digits"] == [16]
+    salted = _sha(numbers, salt_prefix="L#9|", salt_suffix="|x")
+    none = HashReversal(prefixes=(300,), serial_hi=100_000).run(None, PseudonymInput.of(salted))
+    assert none.n_unique == 0
+    got = HashReversal(prefixes=(300,), serial_hi=100_000, salt_prefix="L#9|", salt_suffix="|x").run(
+        None, PseudonymInput.of(salted), truth=dict(zip(salted, numbers, strict=True)))
+    assert got.n_unique == got.n_correct == 3 and got.params["salted"] is True
+
+
+def test_time_limit_stops_and_extrapolates():
+    numbers = ["+923009999999"]
+    res = HashReversal(prefixes=tuple(range(300, 310)), chunk=1_000_000, time_limit=0.05).run(
+        None, PseudonymInput.of(_sha(numbers)))
+    x = res.extra
+    assert x["complete"] is False and 0 < x["candidates_hashed"] < x["space_candidates"] == 10 * 3 * 10_000_000
+    assert x["whole_space_s_estimate"] == pytest.approx(x["space_candidates"] / x["hashes_per_s"], rel=0.01)
+    with pytest.raises(UsageError, match="time_limit"):
+        HashReversal(time_limit=0).validate()
