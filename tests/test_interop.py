@@ -171,3 +171,22 @@ def test_hash_reversal_kinds_from_the_command_line(tmp_path, capsys):
     rc = main(["attack", "hash-reversal", str(tmp_path / "imsi.csv"), "--column", "h", "--kind", "imsi"])
     err = capsys.readouterr().err
     assert rc == 2 and "plmn" in err and err.count("\n") == 1
+
+
+def test_the_audit_reverses_hashed_imsis_and_truncated_digests(tmp_path, capsys):
+    import hashlib
+
+    imsis = [f"41001{n:010d}" for n in range(100, 140)]
+    for name, digest in (("imsi", lambda t: hashlib.sha256(t.encode()).hexdigest()),
+                         ("truncated", lambda t: hashlib.sha1(t.encode()).hexdigest()[:20])):
+        rows = pd.DataFrame({"uid": [digest(t) for t in imsis for _ in range(3)],
+                             "time": [f"2025-01-0{1 + k}T10:00:00Z" for _ in imsis for k in range(3)],
+                             "cell": [k for _ in imsis for k in range(3)]})
+        path = tmp_path / f"{name}.csv"
+        rows.to_csv(path, index=False)
+        rc = main(["audit", str(path), "--select", "RC301", "--json", "-"])
+        doc = json.loads(capsys.readouterr().out)
+        (f,) = doc["findings"]
+        assert rc == 1 and f["status"] == "fail" and f["value"] == 1.0, name
+        assert "IMSIs" in f["message"] and "truncated" in f["message"] if name == "truncated" else "IMSIs" in f["message"]
+        assert imsis[0] not in json.dumps(doc)                       # counts only, never a value

@@ -215,7 +215,8 @@ class HashReversal:
                        "imsi": {"plmns": [str(p) for p in self.plmns]}, "imei": {"tacs": [str(t) for t in self.tacs]}
                        }[self.kind])
         params.update({"algorithm": self.algorithm, "salted": bool(self.salt_prefix or self.salt_suffix),
-                       "time_limit_s": self.time_limit, "workers": self.workers, "reveal": self.reveal})
+                       "time_limit_s": self.time_limit, "workers": self.workers, "chunk": self.chunk,
+                       "reveal": self.reveal})
         return params
 
     def targets(self, distinct: list[str]) -> tuple[str | None, list[str]]:
@@ -401,6 +402,70 @@ def reverse_plan_slice(pseudonyms, *, budget: int, truth: dict[str, str] | None 
                   "full_plan_hours_estimate": round(minutes / 60, 3) if minutes is not None else None})
     return PlanReversal(result=replace(res, extra=extra), reversed=frozenset(search.found), serial_hi=serial_hi,
                         hashes_per_s=rate_s, full_plan_minutes=minutes)
+
+
+#: What the audit's reversal tries on hash-shaped pseudonyms, each kind a slice of ``budget``
+#: candidates: MSISDNs (prefix 300, every written form; ``reverse_plan_slice``) and IMSIs (the first
+#: MSINs of Jazz, 41001). CNICs need the target area's head and IMEIs the device types' TACs, which an
+#: export does not tell: ``reidcheck attack hash-reversal --kind cnic|imei`` with them.
+AUDIT_KINDS = ("msisdn", "imsi")
+
+
+@dataclass(frozen=True)
+class KindReversal:
+    """One slice of ``audit_reversal``: ``kind``, ``algorithm``, the pseudonyms ``reversed`` (lower
+    case), ``hashed`` candidates, the measured ``hashes_per_s``, and ``whole_space_s``: the time for the
+    kind's whole space at that rate (the national mobile plan in the forms that matched, or all three;
+    the MSINs of Pakistan's ``PK_PLMNS``), ``space``: its candidates; ``truncated``: the pseudonyms were
+    shorter than the digest (matched by prefix)."""
+
+    kind: str
+    algorithm: str
+    reversed: frozenset
+    hashed: int
+    hashes_per_s: float | None
+    whole_space_s: float | None
+    space: int
+    truncated: bool
+
+
+def audit_reversal(pseudonyms, *, budget: int, workers: int | None = None) -> list[KindReversal]:
+    """Every kind the pseudonyms could be, within ``budget`` candidates per kind and algorithm: the
+    algorithm from the digest length (32, 40, 64 hex digits) and, for hex values of 16 hex digits or
+    more, every algorithm whose digest is longer (a truncated digest); the kinds of ``AUDIT_KINDS``.
+    Values reversed by one slice are not looked for again."""
+    distinct = [p for p in _distinct(pseudonyms) if _HEX.fullmatch(p)]
+    lengths = {len(p) for p in distinct}
+    if len(lengths) != 1 or min(lengths) < 16:
+        return []
+    (length,) = lengths
+    algorithms = [a for a, n in DIGEST_HEX.items() if n >= length]
+    exact = {n: a for a, n in DIGEST_HEX.items()}.get(length)
+    if exact:                                  # the exact-length algorithm first
+        algorithms.remove(exact)
+        algorithms.insert(0, exact)
+    remaining = set(distinct)
+    out = []
+    for algo in algorithms:
+        for kind in AUDIT_KINDS:
+            if not remaining:
+                return out
+            if kind == "msisdn":
+                attack = HashReversal(prefixes=(PLAN_PREFIXES[0],), serial_hi=max(1, budget // len(FORMS)),
+                                      algorithm=algo, workers=workers)
+                space_groups = len(PLAN_PREFIXES) * PLAN_SERIALS
+            else:
+                attack = HashReversal(kind="imsi", plmns=(PK_PLMNS[0],), serial_hi=max(1, budget),
+                                      algorithm=algo, workers=workers)
+                space_groups = len(PK_PLMNS) * 10 ** 10
+            search = attack._search(sorted(remaining))
+            rate_s = search.hashed / search.sweep_s if search.sweep_s > 0 else None
+            forms = len(search.used_forms) if search.found else len(attack._forms())
+            space = space_groups * forms
+            out.append(KindReversal(kind, algo, frozenset(search.found), search.hashed, rate_s,
+                                    space / rate_s if rate_s else None, space, length < DIGEST_HEX[algo]))
+            remaining -= set(search.found)
+    return out
 
 
 def linkability(release_a, release_b) -> dict:

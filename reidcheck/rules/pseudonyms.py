@@ -1,4 +1,4 @@
-"""Pseudonym rules: unsalted hashes of phone numbers are reversed by enumerating the numbering plan."""
+"""Pseudonym rules: unsalted hashes of phone numbers and IMSIs are reversed by enumerating their space."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ from . import finishes, rule
 
 
 @rule(id="RC301", name="reversible-pseudonyms",
-      title="Share of pseudonyms reversed by enumerating the numbering plan",
+      title="Share of pseudonyms reversed by enumerating the numbering plan and the IMSI space",
       kinds=("trajectory", "travel", "tabular"), attack="hash-reversal", metric="reversed_share", threshold=0.0,
-      params={"budget": 3_000_000},
-      adversary="knows the numbering plan and hashes every number of a slice of it (Demir et al. 2018)")
+      params={"budget": 30_000_000},
+      adversary="knows the numbering plan and the networks' IMSI ranges and hashes every identifier of a slice "
+                "of them, with MD5, SHA-1 or SHA-256, full or truncated (Demir et al. 2018)")
 def reversible_pseudonyms(ctx, table, rule):
     """The user column's distinct values are kept; once every table is read, the hash-shaped ones
-    (32, 40 or 64 hex digits: MD5, SHA-1, SHA-256) are looked up among the hashes of `budget`
-    candidate numbers of the plan, in every written form, in one enumeration for all tables. The
-    share is exact over the table's distinct pseudonyms, so it is judged as is."""
+    (hex digits: 32 MD5, 40 SHA-1, 64 SHA-256, or at least 16 for a truncated digest of any longer
+    algorithm) are looked up among the hashes of `budget` candidates of each kind — mobile numbers of
+    the plan in every written form, IMSIs of a network — in one enumeration for all tables. The share
+    is exact over the table's distinct pseudonyms, so it is judged as is."""
     col = table.roles.get("user")
     if not col:
         return
@@ -22,46 +24,73 @@ def reversible_pseudonyms(ctx, table, rule):
     ctx.pseudonyms[table.name] = (table, values.astype(str).str.strip().str.lower())
 
 
+def _shape(values) -> str | None:
+    """The pseudonyms' shape: ``"hex<N>"`` when all are hex of one length N ≥ 16, else None."""
+    from ..schema import HEX
+
+    if not len(values) or not values.str.match(HEX).all():
+        return None
+    lengths = set(values.str.len().tolist())
+    if len(lengths) != 1:
+        return None
+    (length,) = lengths
+    return f"hex{length}" if length >= 16 else None
+
+
 @finishes(reversible_pseudonyms)
 def reverse_all(ctx, rule):
-    """One enumeration of the budgeted plan slice over every table's hash-shaped pseudonyms, then a
-    finding per table."""
-    from ..attacks.pseudonyms import detect_algorithm, reverse_plan_slice
+    """One enumeration per pseudonym shape over every table's values (``audit_reversal``: each kind
+    within the budget, each algorithm the length allows), then a finding per table with the time the
+    whole space of each kind takes at the measured rate."""
+    from ..attacks.pseudonyms import AUDIT_KINDS, PK_PLMNS, audit_reversal
     from ..numbering import PLAN_PREFIXES
-    from ..schema import HEX
     from ..stats import rate
+    from ..summary import _duration
 
-    def algorithm(values):
-        return detect_algorithm(values.tolist()) if len(values) and values.str.match(HEX).all() else None
-
-    shaped: dict = {}
+    by_shape: dict = {}
     for _, values in ctx.pseudonyms.values():
-        algo = algorithm(values)
-        if algo is not None:
-            shaped.setdefault(algo, set()).update(values.tolist())
+        shape = _shape(values)
+        if shape is not None:
+            by_shape.setdefault(shape, set()).update(values.tolist())
     budget = int(ctx.params(rule)["budget"])
-    reversed_ = {}
-    for algo, values in shaped.items():
-        ctx.step(f"reversing {algo} pseudonyms")
-        rev = reverse_plan_slice(sorted(values), budget=budget)
-        reversed_[algo] = (rev.reversed, rev.result.extra["candidates_hashed"], rev.full_plan_minutes,
-                           rev.serial_hi, rev.result.extra["plan_hashes_per_s"])
+    slices = {}
+    for shape, values in by_shape.items():
+        ctx.step(f"reversing {shape} pseudonyms")
+        slices[shape] = audit_reversal(sorted(values), budget=budget)
+    names = {"msisdn": f"mobile numbers (prefix {PLAN_PREFIXES[0]})", "imsi": f"IMSIs (network {PK_PLMNS[0]})"}
+    whole = {"msisdn": f"the national mobile plan ({len(PLAN_PREFIXES)} prefixes)",
+             "imsi": f"the IMSIs of Pakistan's {len(PK_PLMNS)} networks"}
     for table, values in ctx.pseudonyms.values():
         col = table.roles["user"]
-        algo = algorithm(values)
-        if algo is None:
+        shape = _shape(values)
+        found = slices.get(shape) or []
+        if shape is None or not found:
             ctx.add(rule, table, metric="reversed_share", value=0.0, interval=None, params={"column": col},
-                    message=f"Column '{col}' does not hold hash-shaped pseudonyms (32, 40 or 64 hex digits); "
-                            "nothing to reverse by enumeration")
+                    message=f"Column '{col}' does not hold hash-shaped pseudonyms (hex digests of 16 or more hex "
+                            "digits); nothing to reverse by enumeration")
             continue
-        found, hashed, minutes, serial_hi, per_s = reversed_[algo]
-        n, k = len(values), int(values.isin(found).sum())
+        n = len(values)
+        hits = {}
+        for s in found:
+            k = int(values.isin(s.reversed).sum())
+            if k:
+                hits[(s.kind, s.algorithm, s.truncated)] = k
+        k = int(values.isin(frozenset().union(*(s.reversed for s in found))).sum())
+        per_s = max((s.hashes_per_s or 0) for s in found)
+        times = {}
+        for s in found:                      # the fastest rate measured for each kind
+            if s.whole_space_s is not None:
+                times[s.kind] = min(times.get(s.kind, float("inf")), s.whole_space_s)
+        eta = "; ".join(f"{whole[kind]} ≈ {_duration(times[kind])}" for kind in AUDIT_KINDS if kind in times)
+        algos = sorted({s.algorithm + (" (truncated)" if s.truncated else "") for s in found})
+        what = ", ".join(f"{v:,} {names[kind].split(' (')[0]} ({algo}{', truncated' if trunc else ''})"
+                         for (kind, algo, trunc), v in hits.items())
         ctx.add(rule, table, metric="reversed_share", value=rate(k, n)["value"], interval=None,
-                params={"column": col, "budget": budget, "prefix": PLAN_PREFIXES[0], "serials": [0, serial_hi]},
-                message=(f"Column '{col}' holds {algo.upper()}-shaped pseudonyms: {k:,} of {n:,} reversed to phone "
-                         f"numbers within {hashed:,} hashes (prefix {PLAN_PREFIXES[0]}, first {serial_hi:,} serials, "
-                         f"{per_s or 0:,} hashes/s); the whole national plan takes ≈ {minutes:.0f} min"
+                params={"column": col, "budget": budget, "kinds": list(AUDIT_KINDS), "algorithms": algos},
+                message=(f"Column '{col}' holds {shape[3:]}-hex-digit pseudonyms: {k:,} of {n:,} reversed ({what}) "
+                         f"within {budget:,} hashes per kind ({per_s:,.0f} hashes/s); at this rate {eta}"
                          if k else
-                         f"Column '{col}' holds {algo.upper()}-shaped pseudonyms; none reversed within {hashed:,} "
-                         f"hashes (keyed hashes or tokens look the same; raise [rules.{rule.id}] budget for a "
-                         "stronger check)"))
+                         f"Column '{col}' holds {shape[3:]}-hex-digit pseudonyms; none reversed within {budget:,} "
+                         f"hashes per kind ({', '.join(names[x] for x in AUDIT_KINDS)}; {', '.join(algos)}) — keyed "
+                         f"hashes, salts or tokens look the same; at this rate {eta}; raise [rules.{rule.id}] "
+                         "budget for a stronger check"))
