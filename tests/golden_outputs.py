@@ -18,7 +18,8 @@ GOLDEN_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 #: Keys whose values are timings or machine speeds: left out of the comparison.
 VOLATILE = re.compile(r"(^|_)(elapsed|seconds|time_s)$|_s$|per_s$|hashes_per_s|^elapsed|_estimate$|_hours")
 #: Speeds and the times derived from them, inside messages.
-_SPEED = [(re.compile(r"[\d,.]+ hashes/s"), "<rate> hashes/s"), (re.compile(r"≈ [\d,.]+ (min|h|s)\b"), r"≈ <t> \1")]
+_SPEED = [(re.compile(r"[\d,.]+ hashes/s"), "<rate> hashes/s"),
+          (re.compile(r"≈ [\d,.]+ (min|h|s|days|years)\b"), "≈ <duration>")]   # the unit follows the speed too
 
 
 def commands(root: Path) -> dict[str, list[str]]:

@@ -190,3 +190,27 @@ def test_the_audit_reverses_hashed_imsis_and_truncated_digests(tmp_path, capsys)
         assert rc == 1 and f["status"] == "fail" and f["value"] == 1.0, name
         assert "IMSIs" in f["message"] and "truncated" in f["message"] if name == "truncated" else "IMSIs" in f["message"]
         assert imsis[0] not in json.dumps(doc)                       # counts only, never a value
+
+
+def test_the_audit_takes_salts_heads_and_tacs_from_the_policy(tmp_path, capsys):
+    import hashlib
+
+    from reidcheck.attacks.hashkernel import luhn_digit
+
+    imeis = [f"35693803{s:06d}" for s in range(10, 40)]
+    imeis = [b + str(luhn_digit(b)) for b in imeis]
+    rows = pd.DataFrame({"uid": [hashlib.sha256(f"k9|{t}".encode()).hexdigest() for t in imeis for _ in range(2)],
+                         "time": [f"2025-01-0{1 + k}T10:00:00Z" for _ in imeis for k in range(2)],
+                         "cell": [k for _ in imeis for k in range(2)]})
+    rows.to_csv(tmp_path / "export.csv", index=False)
+    rc = main(["audit", str(tmp_path / "export.csv"), "--select", "RC301", "--json", "-"])
+    assert rc == 0 and json.loads(capsys.readouterr().out)["findings"][0]["status"] == "pass"   # salt unknown
+    (tmp_path / "reidcheck.toml").write_text('[rules.RC301]\ntacs = "35693803"\nsalt_prefix = "k9|"\n')
+    rc = main(["audit", str(tmp_path / "export.csv"), "--select", "RC301", "--json", "-",
+               "--config", str(tmp_path / "reidcheck.toml")])
+    (f,) = json.loads(capsys.readouterr().out)["findings"]
+    assert rc == 1 and f["value"] == 1.0 and "IMEIs" in f["message"] and f["params"]["salted"] is True
+    (tmp_path / "bad.toml").write_text('[rules.RC301]\ntacs = "123"\n')
+    rc = main(["audit", str(tmp_path / "export.csv"), "--config", str(tmp_path / "bad.toml")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "tac" in err and err.count("\n") == 1

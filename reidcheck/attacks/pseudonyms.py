@@ -405,19 +405,21 @@ def reverse_plan_slice(pseudonyms, *, budget: int, truth: dict[str, str] | None 
 
 
 #: What the audit's reversal tries on hash-shaped pseudonyms, each kind a slice of ``budget``
-#: candidates: MSISDNs (prefix 300, every written form; ``reverse_plan_slice``) and IMSIs (the first
-#: MSINs of Jazz, 41001). CNICs need the target area's head and IMEIs the device types' TACs, which an
-#: export does not tell: ``reidcheck attack hash-reversal --kind cnic|imei`` with them.
-AUDIT_KINDS = ("msisdn", "imsi")
+#: candidates: MSISDNs (prefix 300, every written form; the space: the national plan) and IMSIs (the
+#: first MSINs of the policy's networks, Jazz's 41001 by default; the space: Pakistan's networks). CNICs
+#: need the target area's heads and IMEIs the device types' TACs, which an export does not tell: the
+#: policy names them (``heads``, ``tacs``), and then they are tried too.
+AUDIT_KINDS = ("msisdn", "imsi", "cnic", "imei")
 
 
 @dataclass(frozen=True)
 class KindReversal:
     """One slice of ``audit_reversal``: ``kind``, ``algorithm``, the pseudonyms ``reversed`` (lower
-    case), ``hashed`` candidates, the measured ``hashes_per_s``, and ``whole_space_s``: the time for the
-    kind's whole space at that rate (the national mobile plan in the forms that matched, or all three;
-    the MSINs of Pakistan's ``PK_PLMNS``), ``space``: its candidates; ``truncated``: the pseudonyms were
-    shorter than the digest (matched by prefix)."""
+    case), ``hashed`` candidates, the measured ``hashes_per_s``, ``space``: the candidates of the kind's
+    whole space (the national mobile plan; every MSIN of Pakistan's networks and the policy's; every
+    serial of the given CNIC heads or IMEI TACs; in the forms that matched, else all), and
+    ``whole_space_s``: the time it takes at that rate; ``truncated``: the pseudonyms were shorter than
+    the digest (matched by prefix)."""
 
     kind: str
     algorithm: str
@@ -429,11 +431,13 @@ class KindReversal:
     truncated: bool
 
 
-def audit_reversal(pseudonyms, *, budget: int, workers: int | None = None) -> list[KindReversal]:
+def audit_reversal(pseudonyms, *, budget: int, plmns=(PK_PLMNS[0],), heads=(), tacs=(), salt_prefix: str = "",
+                   salt_suffix: str = "", workers: int | None = None) -> list[KindReversal]:
     """Every kind the pseudonyms could be, within ``budget`` candidates per kind and algorithm: the
     algorithm from the digest length (32, 40, 64 hex digits) and, for hex values of 16 hex digits or
-    more, every algorithm whose digest is longer (a truncated digest); the kinds of ``AUDIT_KINDS``.
-    Values reversed by one slice are not looked for again."""
+    more, every algorithm whose digest is longer (a truncated digest); mobile numbers and IMSIs
+    always, CNICs of ``heads`` and IMEIs of ``tacs`` when given; with a known constant salt around
+    each identifier when given. Values reversed by one slice are not looked for again."""
     distinct = [p for p in _distinct(pseudonyms) if _HEX.fullmatch(p)]
     lengths = {len(p) for p in distinct}
     if len(lengths) != 1 or min(lengths) < 16:
@@ -444,24 +448,39 @@ def audit_reversal(pseudonyms, *, budget: int, workers: int | None = None) -> li
     if exact:                                  # the exact-length algorithm first
         algorithms.remove(exact)
         algorithms.insert(0, exact)
+    salt = {"salt_prefix": salt_prefix, "salt_suffix": salt_suffix, "workers": workers}
+    plmns, heads, tacs = tuple(plmns), tuple(heads), tuple(tacs)
+
+    def slices(algo):
+        """(kind, attack over at most ``budget`` candidates, the whole space's attack)."""
+        yield ("msisdn", HashReversal(prefixes=(PLAN_PREFIXES[0],), serial_hi=max(1, budget // len(FORMS)),
+                                      algorithm=algo, **salt),
+               HashReversal(prefixes=PLAN_PREFIXES, algorithm=algo, **salt))
+        if plmns:
+            yield ("imsi", HashReversal(kind="imsi", plmns=plmns, serial_hi=max(1, budget // len(plmns)),
+                                        algorithm=algo, **salt),
+                   HashReversal(kind="imsi", plmns=tuple(dict.fromkeys(PK_PLMNS + plmns)), algorithm=algo, **salt))
+        if heads:
+            per = max(1, budget // (10 * len(heads) * len(KIND_FORMS["cnic"])))
+            yield ("cnic", HashReversal(kind="cnic", heads=heads, serial_hi=min(per, SERIALS), algorithm=algo,
+                                        **salt), HashReversal(kind="cnic", heads=heads, algorithm=algo, **salt))
+        if tacs:
+            per = max(1, budget // (len(tacs) * len(KIND_FORMS["imei"])))
+            yield ("imei", HashReversal(kind="imei", tacs=tacs, serial_hi=min(per, SERIAL_SPACE["imei"]),
+                                        algorithm=algo, **salt), HashReversal(kind="imei", tacs=tacs, algorithm=algo,
+                                                                              **salt))
+
     remaining = set(distinct)
     out = []
     for algo in algorithms:
-        for kind in AUDIT_KINDS:
+        for kind, attack, whole in slices(algo):
             if not remaining:
                 return out
-            if kind == "msisdn":
-                attack = HashReversal(prefixes=(PLAN_PREFIXES[0],), serial_hi=max(1, budget // len(FORMS)),
-                                      algorithm=algo, workers=workers)
-                space_groups = len(PLAN_PREFIXES) * PLAN_SERIALS
-            else:
-                attack = HashReversal(kind="imsi", plmns=(PK_PLMNS[0],), serial_hi=max(1, budget),
-                                      algorithm=algo, workers=workers)
-                space_groups = len(PK_PLMNS) * 10 ** 10
+            attack.validate()
             search = attack._search(sorted(remaining))
             rate_s = search.hashed / search.sweep_s if search.sweep_s > 0 else None
-            forms = len(search.used_forms) if search.found else len(attack._forms())
-            space = space_groups * forms
+            used = set(search.used_forms) if search.found else set(whole._forms())
+            space = sum(hi - lo for g in whole._groups() for f, _, lo, hi in g if f in used)
             out.append(KindReversal(kind, algo, frozenset(search.found), search.hashed, rate_s,
                                     space / rate_s if rate_s else None, space, length < DIGEST_HEX[algo]))
             remaining -= set(search.found)

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from . import finishes, rule
+from . import finishes, rule, validates
 
 
 @rule(id="RC301", name="reversible-pseudonyms",
       title="Share of pseudonyms reversed by enumerating the numbering plan and the IMSI space",
       kinds=("trajectory", "travel", "tabular"), attack="hash-reversal", metric="reversed_share", threshold=0.0,
-      params={"budget": 30_000_000},
+      params={"budget": 30_000_000, "plmns": "41001", "heads": None, "tacs": None, "salt_prefix": None,
+              "salt_suffix": None},
       adversary="knows the numbering plan and the networks' IMSI ranges and hashes every identifier of a slice "
                 "of them, with MD5, SHA-1 or SHA-256, full or truncated (Demir et al. 2018)")
 def reversible_pseudonyms(ctx, table, rule):
     """The user column's distinct values are kept; once every table is read, the hash-shaped ones
     (hex digits: 32 MD5, 40 SHA-1, 64 SHA-256, or at least 16 for a truncated digest of any longer
     algorithm) are looked up among the hashes of `budget` candidates of each kind — mobile numbers of
-    the plan in every written form, IMSIs of a network — in one enumeration for all tables. The share
-    is exact over the table's distinct pseudonyms, so it is judged as is."""
+    the plan in every written form, IMSIs of the `plmns` networks (MCC + MNC, comma-separated), and
+    CNICs of `heads` and IMEIs of `tacs` when the policy names them — with the known constant
+    `salt_prefix`/`salt_suffix` when given, in one enumeration for all tables. The share is exact over
+    the table's distinct pseudonyms, so it is judged as is."""
     col = table.roles.get("user")
     if not col:
         return
@@ -52,14 +55,22 @@ def reverse_all(ctx, rule):
         shape = _shape(values)
         if shape is not None:
             by_shape.setdefault(shape, set()).update(values.tolist())
-    budget = int(ctx.params(rule)["budget"])
+    settings = ctx.params(rule)
+    budget = int(settings["budget"])
+    spaces = {k: _items(settings.get(k)) for k in ("plmns", "heads", "tacs")}
+    salts = {k: settings.get(k) or "" for k in ("salt_prefix", "salt_suffix")}
     slices = {}
     for shape, values in by_shape.items():
         ctx.step(f"reversing {shape} pseudonyms")
-        slices[shape] = audit_reversal(sorted(values), budget=budget)
-    names = {"msisdn": f"mobile numbers (prefix {PLAN_PREFIXES[0]})", "imsi": f"IMSIs (network {PK_PLMNS[0]})"}
+        slices[shape] = audit_reversal(sorted(values), budget=budget, **spaces, **salts)
+    names = {"msisdn": f"mobile numbers (prefix {PLAN_PREFIXES[0]})",
+             "imsi": f"IMSIs (network {', '.join(spaces['plmns'])})",
+             "cnic": f"CNICs (head {', '.join(spaces['heads'])})", "imei": f"IMEIs (TAC {', '.join(spaces['tacs'])})"}
     whole = {"msisdn": f"the national mobile plan ({len(PLAN_PREFIXES)} prefixes)",
-             "imsi": f"the IMSIs of Pakistan's {len(PK_PLMNS)} networks"}
+             "imsi": f"the IMSIs of Pakistan's {len(set(PK_PLMNS) | set(spaces['plmns']))} networks",
+             "cnic": f"the CNICs of {len(spaces['heads'])} head(s)", "imei": f"the IMEIs of {len(spaces['tacs'])} TAC(s)"}
+    tried = [k for k in AUDIT_KINDS if k == "msisdn" or spaces[{"imsi": "plmns", "cnic": "heads", "imei": "tacs"}[k]]]
+    salted = bool(salts["salt_prefix"] or salts["salt_suffix"])
     for table, values in ctx.pseudonyms.values():
         col = table.roles["user"]
         shape = _shape(values)
@@ -86,11 +97,34 @@ def reverse_all(ctx, rule):
         what = ", ".join(f"{v:,} {names[kind].split(' (')[0]} ({algo}{', truncated' if trunc else ''})"
                          for (kind, algo, trunc), v in hits.items())
         ctx.add(rule, table, metric="reversed_share", value=rate(k, n)["value"], interval=None,
-                params={"column": col, "budget": budget, "kinds": list(AUDIT_KINDS), "algorithms": algos},
+                params={"column": col, "budget": budget, "kinds": tried, "algorithms": algos, "salted": salted},
                 message=(f"Column '{col}' holds {shape[3:]}-hex-digit pseudonyms: {k:,} of {n:,} reversed ({what}) "
                          f"within {budget:,} hashes per kind ({per_s:,.0f} hashes/s); at this rate {eta}"
                          if k else
                          f"Column '{col}' holds {shape[3:]}-hex-digit pseudonyms; none reversed within {budget:,} "
-                         f"hashes per kind ({', '.join(names[x] for x in AUDIT_KINDS)}; {', '.join(algos)}) — keyed "
+                         f"hashes per kind ({', '.join(names[x] for x in tried)}; {', '.join(algos)}) — keyed "
                          f"hashes, salts or tokens look the same; at this rate {eta}; raise [rules.{rule.id}] "
                          "budget for a stronger check"))
+
+
+def _items(value) -> tuple[str, ...]:
+    """A policy list: ``"41001,41006"`` or ``["41001", "41006"]``; None or empty: none."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(x.strip() for x in value.split(",") if x.strip())
+    return tuple(str(x).strip() for x in value)
+
+
+@validates(reversible_pseudonyms)
+def _reversal_settings(p: dict) -> None:
+    """The budget, networks, heads, TACs and salts of RC301, checked before any data is read."""
+    from ..attacks.pseudonyms import HashReversal
+    from ..attacks.validation import _int_between
+
+    _int_between("budget", p["budget"], 3, 10 ** 12)
+    salts = {k: p.get(k) or "" for k in ("salt_prefix", "salt_suffix")}
+    HashReversal(prefixes=(300,), **salts).validate()
+    for kind, key, field in (("imsi", "plmns", "plmns"), ("cnic", "heads", "heads"), ("imei", "tacs", "tacs")):
+        if _items(p.get(key)):
+            HashReversal(kind=kind, **{field: _items(p.get(key))}, **salts).validate()
