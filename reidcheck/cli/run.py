@@ -56,8 +56,8 @@ def _interrupted() -> int:
 
 
 def _main(argv, interrupts: "_Interrupts") -> int:
-    command = typer.main.get_command(app)
     try:
+        command = typer.main.get_command(app)    # inside: a Ctrl-C while the commands are built is one line too
         rv = command.main(args=argv, prog_name="reidcheck", standalone_mode=False)
         if isinstance(rv, int):   # typer.Exit raised inside a command comes back as its code
             return _interrupted() if rv == 130 or interrupts.seen else rv
