@@ -1,6 +1,6 @@
 """The ``reidcheck`` command line: parses arguments, calls the library, renders results.
 
-Exit codes: 0 success, 1 policy violated (later commands), 2 usage or input error. Errors are one
+Exit codes: 0 success, 1 policy violated (audit), 2 usage or input error, 130 interrupted. Errors are one
 line on stderr (``reidcheck: error: ...``); stdout carries only the requested output.
 """
 

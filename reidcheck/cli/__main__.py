@@ -1,7 +1,5 @@
 """``python -m reidcheck.cli``: the console script."""
 
-import sys
+from .run import console
 
-from . import main
-
-sys.exit(main())
+console()

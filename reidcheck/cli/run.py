@@ -50,6 +50,21 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def console() -> None:
+    """The ``reidcheck`` executable (and ``python -m reidcheck.cli``): ``main`` as the process's exit
+    code. After a Ctrl-C the process leaves at once with 130 (output flushed, everything already
+    cleaned up by ``main``), so that nothing still pending at interpreter shutdown (a worker thread
+    of the hash kernel, a second signal) can turn it into death by SIGINT."""
+    import os
+
+    code = main()
+    if code == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    sys.exit(code)
+
+
 def _interrupted() -> int:
     print("reidcheck: interrupted; nothing was written", file=sys.stderr)
     return 130
