@@ -628,29 +628,38 @@ def load_frame(engine, path, *, delimiter: str | None = None) -> pd.DataFrame:
         engine.drop("__frame")
 
 
-def load_truth(engine, path, *, table: str | None = None, delimiter: str | None = None) -> pd.DataFrame:
-    """A truth map as pandas with text columns ``pid`` (the released pseudonym) and ``uid`` (the person),
-    plus ``period`` when present: exactly what ``reidcheck anonymize`` writes (``pid``,
-    ``subscriber_id``, ``table``[, ``period``]), or any table with ``pid`` and ``uid`` (or
-    ``subscriber_id``). With ``table`` and a ``table`` column, only the rows of that released table (or
-    of ``all``) are kept, since a release may pseudonymize its tables apart. The whole file is read: a
-    truth map has one row per pseudonym. One InputError naming the file when a column is missing."""
-    frame = load_frame(engine, path, delimiter=delimiter)
-    who = "uid" if "uid" in frame.columns else "subscriber_id"
+def truth_frame(frame: pd.DataFrame, *, table: str | None = None, source: str = "The truth map") -> pd.DataFrame:
+    """A truth map as pandas with text columns ``pid`` (the released pseudonym) and ``uid`` (the
+    person), plus ``period`` when present, from what ``reidcheck anonymize`` writes (``pid``,
+    ``subscriber_id``, ``table``[, ``period``]) or any table with ``pid`` and ``subscriber_id`` (or
+    ``uid``). With ``table`` and a ``table`` column, only the rows of that released table (or of
+    ``all``) are kept, since a release may pseudonymize its tables apart. The one reader of truth maps:
+    ``load_truth`` for files, the attacks for DataFrames; an InputError starting with ``source`` when a
+    column is missing."""
+    who = "subscriber_id" if "subscriber_id" in frame.columns else "uid"
     if "pid" not in frame.columns or who not in frame.columns:
-        raise InputError(f"File '{path}': a truth map needs columns 'pid' and 'subscriber_id' (or 'uid'), as "
+        raise InputError(f"{source}: a truth map needs columns 'pid' and 'subscriber_id' (or 'uid'), as "
                          f"`reidcheck anonymize` writes; columns are {column_list(frame.columns)}.")
     if table is not None and "table" in frame.columns:
-        names = frame["table"].astype(str)
-        if len(frame) and not names.isin([table, "all"]).any():
-            raise InputError(f"File '{path}': the truth map has no pseudonyms of the {table} table (its tables are "
-                             f"{column_list(sorted(names.unique()))}).")
-        frame = frame[names.isin([table, "all"]).to_numpy()]
+        frame = frame[frame["table"].astype(str).isin([table, "all"]).to_numpy()]
     out = pd.DataFrame({"pid": frame["pid"].astype("string").to_numpy(),
                         "uid": frame[who].astype("string").to_numpy()})
     if "period" in frame.columns:
         out["period"] = frame["period"].to_numpy()
     return out.reset_index(drop=True)
+
+
+def load_truth(engine, path, *, table: str | None = None, delimiter: str | None = None) -> pd.DataFrame:
+    """``truth_frame`` of a truth-map file (the whole file is read: one row per pseudonym). One
+    InputError naming the file when a column is missing, or when ``table`` is given and the map has
+    none of that table's pseudonyms."""
+    frame = load_frame(engine, path, delimiter=delimiter)
+    if table is not None and "table" in frame.columns and len(frame):
+        names = frame["table"].astype(str)
+        if not names.isin([table, "all"]).any():
+            raise InputError(f"File '{path}': the truth map has no pseudonyms of the {table} table (its tables are "
+                             f"{column_list(sorted(names.unique()))}).")
+    return truth_frame(frame, table=table, source=f"File '{path}'")
 
 
 def load_pseudonyms(engine, path, column: str, *, delimiter: str | None = None) -> list[str]:

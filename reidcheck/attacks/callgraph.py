@@ -44,6 +44,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import UsageError
+from ..io import truth_frame
 from ..result import AttackResult
 from ..rules import rule_id
 from ..stats import rate
@@ -130,8 +131,8 @@ class CallGraphLinkage:
                                  "self_split.")
             if "period" in truth.columns and truth["period"].notna().any():
                 raise UsageError("The truth map has periods (rotated pseudonyms): link one period at a time.")
-            sid = "subscriber_id" if "subscriber_id" in truth.columns else "uid"
-            truth_map = pd.Series(truth[sid].astype(str).to_numpy(), index=truth["pid"].astype(str).to_numpy())
+            t = truth_frame(truth)
+            truth_map = pd.Series(t["uid"].astype(str).to_numpy(), index=t["pid"].astype(str).to_numpy())
             truth_map = truth_map[~truth_map.index.duplicated()]
             K = _check(knowledge.records, "knowledge")
             day_k = _local_day(K["t"], knowledge.utc_offset_h)

@@ -44,8 +44,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..errors import InputError, UsageError
-from ..io import TrajectoryInput
+from ..errors import UsageError
+from ..io import TrajectoryInput, truth_frame
 from ..result import AttackResult
 from ..rules import rule_id
 from ..stats import rate
@@ -506,13 +506,8 @@ class _Run:
         if self.a.self_split is not None:
             pos = pd.Series(np.arange(len(K.ids)), index=K.ids)
             return pos.reindex(tinfo["uid"].to_numpy()).fillna(-1).to_numpy(np.int64)
-        t = self.truth
-        who = "subscriber_id" if "subscriber_id" in t.columns else "uid"
-        if "pid" not in t.columns or who not in t.columns:
-            raise InputError("The truth map needs columns 'pid' and 'subscriber_id' (or 'uid').")
-        tm = pd.DataFrame({"pid": t["pid"].astype(str).to_numpy(), "who": t[who].astype(str).to_numpy()})
-        if "table" in t.columns:      # anonymize's truth map: the rows of the event table's pseudonyms
-            tm = tm[t["table"].astype(str).isin(["cdr", "all"]).to_numpy()]
+        t = truth_frame(self.truth, table="cdr")      # anonymize's map: the event table's pseudonyms
+        tm = pd.DataFrame({"pid": t["pid"].astype(str).to_numpy(), "who": t["uid"].astype(str).to_numpy()})
         tm = tm.drop_duplicates("pid")
         kmap = self.q(f"SELECT DISTINCT uid, ukey FROM {self.know_rel}")
         k_of = pd.Series(kmap["uid"].to_numpy(np.int64), index=kmap["ukey"].astype(str).to_numpy())
