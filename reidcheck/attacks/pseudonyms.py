@@ -204,9 +204,10 @@ class HashReversal:
         return [[(f, f"{t}######L" if f == "luhn" else f"{t}######", lo, hi) for f in self._forms()]
                 for t in self.tacs]
 
-    def space(self) -> int:
-        """Candidates of the whole space in every form: what a complete search hashes at most."""
-        return sum(hi - lo for g in self._groups() for _, _, lo, hi in g)
+    def space(self, forms=None) -> int:
+        """Candidates of the whole space in ``forms`` (default: every form of the search)."""
+        forms = set(self._forms() if forms is None else forms)
+        return sum(hi - lo for g in self._groups() for f, _, lo, hi in g if f in forms)
 
     def params(self) -> dict:
         lo, hi = self._serials()
@@ -268,7 +269,9 @@ class HashReversal:
         if complete:
             sweep([e for g in groups[1:] for e in g if e[0] in used_forms])
         sweep_s = time.perf_counter() - t_sweep
-        space = sum(hi - lo for g in groups for f, _, lo, hi in g if f in used_forms or g is groups[0])
+        # the first group was probed in every form, the others in the forms in use
+        first = sum(hi - lo for f, _, lo, hi in groups[0] if f not in used_forms)
+        space = self.space(used_forms) + first
         return _Search(algo, found, hashed, used_forms, sweep_s, time.perf_counter() - t0, space, complete, kernel)
 
     def _result(self, distinct: list[str], search: _Search, truth: dict | None) -> AttackResult:
@@ -479,8 +482,7 @@ def audit_reversal(pseudonyms, *, budget: int, plmns=(PK_PLMNS[0],), heads=(), t
             attack.validate()
             search = attack._search(sorted(remaining))
             rate_s = search.hashed / search.sweep_s if search.sweep_s > 0 else None
-            used = set(search.used_forms) if search.found else set(whole._forms())
-            space = sum(hi - lo for g in whole._groups() for f, _, lo, hi in g if f in used)
+            space = whole.space(search.used_forms if search.found else None)
             out.append(KindReversal(kind, algo, frozenset(search.found), search.hashed, rate_s,
                                     space / rate_s if rate_s else None, space, length < DIGEST_HEX[algo]))
             remaining -= set(search.found)

@@ -46,6 +46,15 @@ def _targets(value) -> int | None:
     return n
 
 
+def items(value) -> tuple[str, ...]:
+    """A list given as ``"a,b"`` or as a sequence (a CLI option, a policy value): its non-empty items,
+    surrounding spaces dropped; None or empty gives ()."""
+    if not value:
+        return ()
+    parts = value.split(",") if isinstance(value, str) else value
+    return tuple(str(x).strip() for x in parts if str(x).strip())
+
+
 def _qi_list(qi, name: str = "qi") -> list[str]:
     """Quasi-identifier columns from a comma-separated string or a sequence of names: at least one,
     none twice (surrounding spaces dropped)."""

@@ -259,13 +259,10 @@ def attack_hash_reversal(
 
     from ..attacks.inputs import PseudonymInput
     from ..attacks.pseudonyms import HashReversal
-    from ..attacks.validation import parse_ranges
+    from ..attacks.validation import items, parse_ranges
     from ..engine import get_engine
     from ..errors import PrivacyLeakWarning
     from ..io import load_pseudonyms
-
-    def items(text):
-        return tuple(x.strip() for x in text.split(",") if x.strip()) if text else ()
 
     lo_hi = parse_ranges(serials, "serials", 10 ** 10 - 1) if serials else None
     if lo_hi is not None and len(lo_hi) != 1:

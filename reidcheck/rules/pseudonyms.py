@@ -27,55 +27,55 @@ def reversible_pseudonyms(ctx, table, rule):
     ctx.pseudonyms[table.name] = (table, values.astype(str).str.strip().str.lower())
 
 
-def _shape(values) -> str | None:
-    """The pseudonyms' shape: ``"hex<N>"`` when all are hex of one length N ≥ 16, else None."""
+def _hex_length(values) -> int | None:
+    """The pseudonyms' length when all are hex of one length of 16 digits or more (a digest, maybe
+    truncated), else None."""
     from ..schema import HEX
 
     if not len(values) or not values.str.match(HEX).all():
         return None
     lengths = set(values.str.len().tolist())
-    if len(lengths) != 1:
-        return None
-    (length,) = lengths
-    return f"hex{length}" if length >= 16 else None
+    return lengths.pop() if len(lengths) == 1 and min(lengths) >= 16 else None
 
 
 @finishes(reversible_pseudonyms)
 def reverse_all(ctx, rule):
-    """One enumeration per pseudonym shape over every table's values (``audit_reversal``: each kind
+    """One enumeration per pseudonym length over every table's values (``audit_reversal``: each kind
     within the budget, each algorithm the length allows), then a finding per table with the time the
     whole space of each kind takes at the measured rate."""
     from ..attacks.pseudonyms import AUDIT_KINDS, PK_PLMNS, audit_reversal
+    from ..attacks.validation import items
     from ..numbering import PLAN_PREFIXES
     from ..stats import rate
     from ..summary import _duration
 
-    by_shape: dict = {}
-    for _, values in ctx.pseudonyms.values():
-        shape = _shape(values)
-        if shape is not None:
-            by_shape.setdefault(shape, set()).update(values.tolist())
+    lengths = {name: _hex_length(values) for name, (_, values) in ctx.pseudonyms.items()}
+    by_length: dict = {}
+    for name, (_, values) in ctx.pseudonyms.items():
+        if lengths[name] is not None:
+            by_length.setdefault(lengths[name], set()).update(values.tolist())
     settings = ctx.params(rule)
     budget = int(settings["budget"])
-    spaces = {k: _items(settings.get(k)) for k in ("plmns", "heads", "tacs")}
+    spaces = {k: items(settings.get(k)) for k in ("plmns", "heads", "tacs")}
     salts = {k: settings.get(k) or "" for k in ("salt_prefix", "salt_suffix")}
     slices = {}
-    for shape, values in by_shape.items():
-        ctx.step(f"reversing {shape} pseudonyms")
-        slices[shape] = audit_reversal(sorted(values), budget=budget, **spaces, **salts)
-    names = {"msisdn": f"mobile numbers (prefix {PLAN_PREFIXES[0]})",
-             "imsi": f"IMSIs (network {', '.join(spaces['plmns'])})",
-             "cnic": f"CNICs (head {', '.join(spaces['heads'])})", "imei": f"IMEIs (TAC {', '.join(spaces['tacs'])})"}
+    for length, values in by_length.items():
+        ctx.step(f"reversing {length}-hex-digit pseudonyms")
+        slices[length] = audit_reversal(sorted(values), budget=budget, **spaces, **salts)
+    kinds = {"msisdn": "mobile numbers", "imsi": "IMSIs", "cnic": "CNICs", "imei": "IMEIs"}
+    scopes = {"msisdn": f"prefix {PLAN_PREFIXES[0]}", "imsi": f"network {', '.join(spaces['plmns'])}",
+              "cnic": f"head {', '.join(spaces['heads'])}", "imei": f"TAC {', '.join(spaces['tacs'])}"}
     whole = {"msisdn": f"the national mobile plan ({len(PLAN_PREFIXES)} prefixes)",
              "imsi": f"the IMSIs of Pakistan's {len(set(PK_PLMNS) | set(spaces['plmns']))} networks",
              "cnic": f"the CNICs of {len(spaces['heads'])} head(s)", "imei": f"the IMEIs of {len(spaces['tacs'])} TAC(s)"}
     tried = [k for k in AUDIT_KINDS if k == "msisdn" or spaces[{"imsi": "plmns", "cnic": "heads", "imei": "tacs"}[k]]]
+    tried_text = ", ".join(f"{kinds[x]} ({scopes[x]})" for x in tried)
     salted = bool(salts["salt_prefix"] or salts["salt_suffix"])
-    for table, values in ctx.pseudonyms.values():
+    for name, (table, values) in ctx.pseudonyms.items():
         col = table.roles["user"]
-        shape = _shape(values)
-        found = slices.get(shape) or []
-        if shape is None or not found:
+        length = lengths[name]
+        found = slices.get(length) or []
+        if length is None or not found:
             ctx.add(rule, table, metric="reversed_share", value=0.0, interval=None, params={"column": col},
                     message=f"Column '{col}' does not hold hash-shaped pseudonyms (hex digests of 16 or more hex "
                             "digits); nothing to reverse by enumeration")
@@ -94,37 +94,28 @@ def reverse_all(ctx, rule):
                 times[s.kind] = min(times.get(s.kind, float("inf")), s.whole_space_s)
         eta = "; ".join(f"{whole[kind]} ≈ {_duration(times[kind])}" for kind in AUDIT_KINDS if kind in times)
         algos = sorted({s.algorithm + (" (truncated)" if s.truncated else "") for s in found})
-        what = ", ".join(f"{v:,} {names[kind].split(' (')[0]} ({algo}{', truncated' if trunc else ''})"
+        what = ", ".join(f"{v:,} {kinds[kind]} ({algo}{', truncated' if trunc else ''})"
                          for (kind, algo, trunc), v in hits.items())
         ctx.add(rule, table, metric="reversed_share", value=rate(k, n)["value"], interval=None,
                 params={"column": col, "budget": budget, "kinds": tried, "algorithms": algos, "salted": salted},
-                message=(f"Column '{col}' holds {shape[3:]}-hex-digit pseudonyms: {k:,} of {n:,} reversed ({what}) "
+                message=(f"Column '{col}' holds {length}-hex-digit pseudonyms: {k:,} of {n:,} reversed ({what}) "
                          f"within {budget:,} hashes per kind ({per_s:,.0f} hashes/s); at this rate {eta}"
                          if k else
-                         f"Column '{col}' holds {shape[3:]}-hex-digit pseudonyms; none reversed within {budget:,} "
-                         f"hashes per kind ({', '.join(names[x] for x in tried)}; {', '.join(algos)}) — keyed "
+                         f"Column '{col}' holds {length}-hex-digit pseudonyms; none reversed within {budget:,} "
+                         f"hashes per kind ({tried_text}; {', '.join(algos)}) — keyed "
                          f"hashes, salts or tokens look the same; at this rate {eta}; raise [rules.{rule.id}] "
                          "budget for a stronger check"))
-
-
-def _items(value) -> tuple[str, ...]:
-    """A policy list: ``"41001,41006"`` or ``["41001", "41006"]``; None or empty: none."""
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return tuple(x.strip() for x in value.split(",") if x.strip())
-    return tuple(str(x).strip() for x in value)
 
 
 @validates(reversible_pseudonyms)
 def _reversal_settings(p: dict) -> None:
     """The budget, networks, heads, TACs and salts of RC301, checked before any data is read."""
     from ..attacks.pseudonyms import HashReversal
-    from ..attacks.validation import _int_between
+    from ..attacks.validation import _int_between, items
 
     _int_between("budget", p["budget"], 3, 10 ** 12)
     salts = {k: p.get(k) or "" for k in ("salt_prefix", "salt_suffix")}
     HashReversal(prefixes=(300,), **salts).validate()
     for kind, key, field in (("imsi", "plmns", "plmns"), ("cnic", "heads", "heads"), ("imei", "tacs", "tacs")):
-        if _items(p.get(key)):
-            HashReversal(kind=kind, **{field: _items(p.get(key))}, **salts).validate()
+        if items(p.get(key)):
+            HashReversal(kind=kind, **{field: items(p.get(key))}, **salts).validate()
