@@ -223,14 +223,8 @@ def _print_profile(results, console) -> None:
                      pct(x["top5_rate"]), pct(x["assignment_rate"]),
                      f"{r.baseline_rate:.3%}" if r.baseline_rate else "-"))
     what = "Call-graph" if all(r.attack == "callgraph" for r in results) else "Profile"
-    t = Table(title=f"{what} linkage (share of released pseudonyms whose person is named)", show_header=True)
-    for i, col in enumerate(cols):
-        widest = max([len(w) for w in col.split()] + [len(row[i]) for row in rows])
-        t.add_column(col, justify="left" if i < 2 else "right", overflow="fold",
-                     min_width=None if i == 1 else widest)
-    for row in rows:
-        t.add_row(*row)
-    console.print(t, crop=False)
+    _table(f"{what} linkage (share of released pseudonyms whose person is named)", cols, rows, console,
+           wrap=(1,), left=(0, 1))
 
 
 def _print_aggregate(results, console) -> None:
