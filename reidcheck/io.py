@@ -399,7 +399,8 @@ def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, tab
                {engine.quote(mapping.user)} IS NULL AS bad_user, {engine.quote(mapping.time)} IS NULL AS null_time
         FROM {reader}""")
     try:
-        _validate_events(engine, file, mapping, relation, plausible_times)
+        _validate_events(engine, file, mapping, relation, plausible_times,
+                         _raw_checks(engine, mapping, ctype, preset is not None, reader))
     except InputError:
         raise
     except Exception as exc:  # a type error met while scanning the whole file
@@ -440,11 +441,62 @@ def _time_sql(engine, col: str, col_type: str, unit: str) -> str:
     return engine.epoch_seconds_sql(col, col_type)
 
 
-def _validate_events(engine, file: Path, mapping: Mapping, relation: str, plausible_times: bool = True) -> None:
+def _raw_checks(engine, mapping: Mapping, ctype: dict, text_preset: bool, reader: str):
+    """``(reader, condition)``: a filter on the raw columns of ``reader`` true exactly for the rows
+    ``_validate_events`` refuses with plausible times, or None when the columns' types give no such
+    form (text times, numbers read as text, floating-point times, coordinates given as text).
+
+    Written on the stored columns, it lets the engine skip every Parquet row group whose statistics
+    (null counts, minimum and maximum) show that none of its rows is bad: a well-formed Parquet export
+    is then validated without reading its rows. Equivalences: ``t`` (epoch seconds, floored) of a
+    timestamp is below the integer bound B exactly when the timestamp is, and ``FLOOR(x / d)`` of an
+    integer x is below B exactly when x < B·d; integer and text ids are missing exactly when the
+    column is NULL; a DOUBLE or FLOAT coordinate is compared as it is (NaN compares above every
+    number, as in the derived check)."""
+    import datetime as dt
+
+    q = engine.quote
+    ty = {role: ctype[role].upper() for role in ctype}
+    time_col = q(mapping.time)
+    until = plausible_until()
+
+    def stamp(epoch_s: int) -> str:
+        return "TIMESTAMP '" + dt.datetime.fromtimestamp(epoch_s, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") + "'"
+
+    if ty["time"].startswith("TIMESTAMP"):
+        lo, hi = stamp(PLAUSIBLE_FROM), stamp(until)
+    elif _is_integer(ty["time"]):
+        div = {"s": 1, "ms": 1000, "us": 1_000_000}[mapping.time_unit]
+        lo, hi = str(PLAUSIBLE_FROM * div), str(until * div)
+    else:
+        return None
+    conds = [f"{q(mapping.user)} IS NULL", f"{time_col} IS NULL OR {time_col} < {lo} OR {time_col} >= {hi}"]
+    if mapping.place:
+        if text_preset and not _is_integer(ty["place"]):
+            return None                      # TRY_CAST of text: a value may fail to parse
+        conds.append(f"{q(mapping.place)} IS NULL")
+    else:
+        for role, bound in (("lat", 90), ("lon", 180)):
+            if ty[role] not in ("DOUBLE", "FLOAT", "REAL"):
+                return None
+            col = q(getattr(mapping, role))
+            conds.append(f"{col} IS NULL OR {col} < -{bound} OR {col} > {bound}")
+    return reader, " OR ".join(f"({c})" for c in conds)
+
+
+def _validate_events(engine, file: Path, mapping: Mapping, relation: str, plausible_times: bool = True,
+                     raw=None) -> None:
     """Every row needs a user, a parseable, plausible time (1990 to a year from now) and a place or
-    coordinates; the table needs a row. Reports the count of bad rows and the first one."""
+    coordinates; the table needs a row. Reports the count of bad rows and the first one.
+
+    ``raw``: ``_raw_checks``' filter on the stored columns; when it finds no bad row (with
+    plausible times), the table is valid and the per-check counts are not computed."""
     if int(engine.query(f"SELECT COUNT(*) AS n FROM {relation}")["n"][0]) == 0:
         raise InputError(f"File '{file}': no data rows (a header only, or an empty table).")
+    if raw is not None and plausible_times:
+        reader, cond = raw
+        if int(engine.query(f"SELECT COUNT(*) AS n FROM {reader} WHERE {cond}")["n"][0]) == 0:
+            return
     until = plausible_until()
     checks = [("bad_user", mapping.user, "is empty"),
               ("null_time OR t IS NULL", mapping.time, "is empty or not a time"),

@@ -127,9 +127,8 @@ def _engine():
 
 
 def _close(engine) -> None:
-    con = getattr(engine, "con", None)
-    if con is not None:
-        con.close()
+    """Close the engine's connection and remove its spill directory."""
+    engine.close()
 
 
 def _source(data, noun: str = "") -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 
 import pandas as pd
 import pytest
@@ -142,3 +143,59 @@ def test_naive_times_are_utc_whatever_the_machine_zone(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**__import__("os").environ, "TZ": "Asia/Karachi"})
     assert int(out.stdout.strip()) == int(pd.Timestamp("2024-03-01 10:15:00", tz="UTC").timestamp())
+
+
+def _parquet(tmp_path, df, name="t.parquet"):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / name
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), path, row_group_size=1000)
+    return path
+
+
+_GOOD = dict(uid=lambda n: pd.Series(range(n), dtype="int64") % 97,
+             t=lambda n: pd.to_datetime(1_700_000_000 + pd.Series(range(n)) * 60, unit="s", utc=True),
+             cell=lambda n: pd.Series(range(n), dtype="int64") % 13,
+             lat=lambda n: pd.Series([24.0] * n), lon=lambda n: pd.Series([67.0] * n))
+
+
+@pytest.mark.parametrize("column, value, needle", [
+    ("uid", None, "column 'uid': 1 row(s) where the value is empty (first at data row 4,322)"),
+    ("t", None, "column 't': 1 row(s) where the value is empty or not a time (first at data row 4,322)"),
+    ("t", pd.Timestamp("1989-12-31 23:59:59", tz="UTC"), "a time before 1990"),
+    ("t", pd.Timestamp("2300-01-01", tz="UTC"), "more than a year from now"),
+    ("cell", None, "column 'cell': 1 row(s) where the value is empty or not an id (first at data row 4,322)"),
+    ("lat", float("nan"), "column 'lat': 1 row(s) where the value is empty or not a latitude"),
+    ("lon", -180.5, "column 'lon': 1 row(s) where the value is empty or not a longitude (first at data row 4,322)"),
+])
+def test_a_bad_value_deep_in_a_parquet_file_is_found(tmp_path, column, value, needle):
+    """Validation of Parquet files first asks for bad rows on the stored columns (row groups whose
+    statistics rule them out are skipped); one bad value in the fifth of six row groups must still be
+    found, counted and placed."""
+    n = 6000
+    df = pd.DataFrame({k: f(n) for k, f in _GOOD.items()})
+    df[column] = df[column].astype("object" if value is None and column != "t" else df[column].dtype)
+    df.loc[4321, column] = value
+    if column in ("uid", "cell"):
+        df[column] = df[column].astype("Int64")
+    mapping = ("user=uid,time=t,lat=lat,lon=lon" if column in ("lat", "lon") else "user=uid,time=t,place=cell")
+    path = _parquet(tmp_path, df)
+    with pytest.raises(InputError, match=re.escape(needle)):
+        load_trajectories(get_engine(), path, mapping)
+    ok = _parquet(tmp_path, pd.DataFrame({k: f(n) for k, f in _GOOD.items()}), "ok.parquet")
+    engine, sql = get_engine(), []
+    query = engine.query
+    engine.query = lambda text: sql.append(text) or query(text)
+    assert load_trajectories(engine, ok, mapping).meta["rows"] == n
+    assert not any("SUM(CASE" in q for q in sql)          # valid: the per-check counts were not needed
+
+
+def test_integer_millisecond_times_out_of_range_in_parquet(tmp_path):
+    n = 3000
+    df = pd.DataFrame({"uid": range(n), "t": [1_700_000_000_000 + i for i in range(n)], "cell": [1] * n})
+    df.loc[2500, "t"] = 600_000_000_000                  # 1989 in milliseconds
+    with pytest.raises(InputError, match=re.escape("(first at data row 2,501)")):
+        load_trajectories(get_engine(), _parquet(tmp_path, df), "user=uid,time=t,place=cell,time_unit=ms")
+    df.loc[2500, "t"] = 631_152_000_000                  # 1990-01-01 exactly: plausible
+    assert load_trajectories(get_engine(), _parquet(tmp_path, df), "user=uid,time=t,place=cell,time_unit=ms").meta["rows"] == n

@@ -137,7 +137,7 @@ class Unicity:
         prep = _Prepared.build(engine, self, release, knowledge, truth)
         sizes, skipped = prep.score(self.points, self.seed, _targets(self.targets))
         res = _sizes_result("unicity", engine, self.params(), self.seed, sizes, skipped, truth is not None, t0,
-                            {"lat0": prep.lat0} if prep.lat0 is not None else None, _candidates(engine, "__rel"))
+                            {"lat0": prep.lat0} if prep.lat0 is not None else None, prep.candidates())
         prep.cleanup()
         return res
 
@@ -152,6 +152,8 @@ class _Prepared:
     lat0: float | None
     with_truth: bool
     near: bool
+    #: Distinct users of ``__rel`` once ``select_targets`` has counted them (no knowledge given).
+    n_users: int | None = None
 
     @classmethod
     def build(cls, engine, attack: Unicity, release, knowledge, truth, materialize: bool = False):
@@ -187,16 +189,21 @@ class _Prepared:
         return cls(engine, attack, lat0, knowledge is not None, near)
 
     def select_targets(self, seed: int, n: int | None) -> None:
-        limit = f"WHERE rn <= {int(n)}" if n is not None else ""
-        self.engine.register("__tgt", f"""
-            SELECT uid FROM (
-              SELECT uid, ROW_NUMBER() OVER (ORDER BY h, uid) AS rn
-              FROM (SELECT uid, {hash_sql(seed, 'uid')} AS h FROM (SELECT DISTINCT uid FROM __know) u) x
-            ) y {limit}""")
-        self.engine.register("__tpairs", """
+        """``__tgt``: the first ``n`` known users by (seeded hash, uid), or all of them; ``__tpairs``
+        their distinct points and ``__tcount`` how many. One scan of ``__know`` for its users (which,
+        without knowledge, are also the release's candidates) and one for the targets' rows."""
+        e = self.engine
+        e.register("__users", "SELECT DISTINCT uid FROM __know")
+        if not self.with_truth:              # __know is __rel: its users are the candidates
+            self.n_users = int(e.query("SELECT COUNT(*) AS n FROM __users")["n"][0])
+        if n is None:
+            e.register("__tgt", "SELECT uid FROM __users")
+        else:
+            e.register("__tgt", f"SELECT uid FROM __users ORDER BY {hash_sql(seed, 'uid')}, uid LIMIT {int(n)}")
+        e.register("__tpairs", """
             SELECT DISTINCT k.uid AS uid, k.tb AS tb, k.loc AS loc
             FROM __know k JOIN __tgt t ON t.uid = k.uid""")
-        self.engine.register("__tcount", "SELECT uid, COUNT(*) AS n FROM __tpairs GROUP BY uid")
+        e.register("__tcount", "SELECT uid, COUNT(*) AS n FROM __tpairs GROUP BY uid")
 
     def score(self, p: int, seed: int, n_targets: int | None, reuse_targets: bool = False):
         """(size table over eligible targets, number skipped) for ``p`` known points."""
@@ -218,32 +225,83 @@ class _Prepared:
 
     def match(self) -> pd.DataFrame:
         """Size table (size, n, correct) of the targets in ``__eligible`` given their points in ``__drawn``
-        (uid, tb, loc, k = point number, np = points known about that target)."""
+        (uid, tb, loc, k = point number, np = points known about that target).
+
+        A candidate holds every known point of a target, so it holds the target's *rarest* one: the
+        candidates are looked up at that point (the pivot) only, then checked against the others.
+        The work follows the sizes of the anonymity sets, not the popularity of places nor the order
+        of the rows (a crowded hour at a popular cell is joined with its holders only for the targets
+        whose every point is as crowded). Steps:
+
+        1. ``__dx``: each known point expanded to the (tb, loc) keys that hold it (±``time_tolerance``
+           bins, the places of ``__near``); without tolerance ``__drawn`` itself;
+        2. ``__hold``: the distinct (uid, tb, loc) of ``__rel`` at those keys — the one scan of the
+           release, joined with the small key set;
+        3. pivot: per target, the point with the fewest holders summed over its keys (ties: lowest k);
+        4. ``__cand``: distinct (target, user) holding the pivot;
+        5. matches: the candidates holding every point of the target (distinct point numbers counted,
+           so overlapping tolerance windows count once).
+
+        The anonymity sets are those of joining every known point with every row that holds it."""
         e = self.engine
         h = self.attack.time_tolerance
-        time_cond = "r.tb = d.tb" if h == 0 else f"r.tb >= d.tb - {h} AND r.tb <= d.tb + {h}"
-        if self.near:
-            join = f"JOIN __near n ON n.a = d.loc JOIN __rel r ON r.loc = n.b AND {time_cond}"
-        else:
-            join = f"JOIN __rel r ON r.loc = d.loc AND {time_cond}"
-        e.register("__match", f"""
-            SELECT d.uid AS target, r.uid AS cand
-            FROM __drawn d {join}
-            GROUP BY d.uid, r.uid
-            HAVING COUNT(DISTINCT d.k) = MAX(d.np)""")
+        exact = not h and not self.near
+        dx = "__drawn"
+        if not exact:
+            loc, joins = "d.loc", ""
+            if self.near:
+                loc, joins = "n.b", " JOIN __near n ON n.a = d.loc"
+            if h:
+                e.register("__toff", pd.DataFrame({"o": np.arange(-h, h + 1, dtype=np.int64)}))
+                joins += " CROSS JOIN __toff o"
+            e.register("__dx", f"""
+                SELECT d.uid AS uid, d.k AS k, d.np AS np, {loc} AS loc, d.tb{' + o.o' if h else ''} AS tb
+                FROM __drawn d{joins}""")
+            dx = "__dx"
+        e.register("__hold", f"""
+            SELECT DISTINCT r.uid AS uid, r.tb AS tb, r.loc AS loc
+            FROM __rel r JOIN (SELECT DISTINCT loc, tb FROM {dx}) k ON k.loc = r.loc AND k.tb = r.tb""")
+        e.register("__cand", f"""
+            SELECT DISTINCT x.uid AS target, r.uid AS cand
+            FROM (SELECT uid, k FROM (
+                    SELECT uid, k, ROW_NUMBER() OVER (PARTITION BY uid ORDER BY f, k) AS rn FROM (
+                      SELECT x.uid AS uid, x.k AS k, SUM(COALESCE(f.f, 0)) AS f
+                      FROM {dx} x LEFT JOIN (SELECT loc, tb, COUNT(*) AS f FROM __hold GROUP BY loc, tb) f
+                        ON f.loc = x.loc AND f.tb = x.tb
+                      GROUP BY x.uid, x.k) a
+                  ) b WHERE rn = 1) p
+            JOIN {dx} x ON x.uid = p.uid AND x.k = p.k
+            JOIN __hold r ON r.loc = x.loc AND r.tb = x.tb""")
+        # Exact keys: one __hold row per (candidate, point), so rows count points.
+        points = "COUNT(*)" if exact else "COUNT(DISTINCT x.k)"
+        match = f"""
+            SELECT c.target AS target, c.cand AS cand
+            FROM __cand c JOIN {dx} x ON x.uid = c.target
+            JOIN __hold r ON r.uid = c.cand AND r.loc = x.loc AND r.tb = x.tb
+            GROUP BY c.target, c.cand
+            HAVING {points} = MAX(x.np)"""
         correct = ("CASE WHEN m.sz = 1 AND tr.uid = c.uid THEN 1 ELSE 0 END" if self.with_truth else "0")
         truth_join = "LEFT JOIN __truth tr ON tr.pid = m.cand" if self.with_truth else ""
-        return e.query(f"""
+        out = e.query(f"""
             SELECT sz AS size, COUNT(*) AS n, SUM(correct) AS correct FROM (
               SELECT c.uid AS uid, COALESCE(m.sz, 0) AS sz, {correct} AS correct
               FROM __eligible c
-              LEFT JOIN (SELECT target, COUNT(*) AS sz, MIN(cand) AS cand FROM __match GROUP BY target) m
+              LEFT JOIN (SELECT target, COUNT(*) AS sz, MIN(cand) AS cand FROM ({match}) mt GROUP BY target) m
                 ON m.target = c.uid
               {truth_join}
             ) s GROUP BY sz ORDER BY sz""")
+        for name in ("__cand", "__hold") + (() if exact else ("__dx",)) + (("__toff",) if h else ()):
+            e.drop(name)
+        return out
+
+    def candidates(self) -> int:
+        """Distinct users of the release (``_candidates`` of ``__rel``; counted once)."""
+        if self.n_users is None:
+            self.n_users = _candidates(self.engine, "__rel")
+        return self.n_users
 
     def cleanup(self) -> None:
-        for name in ("__match", "__eligible", "__drawn", "__tcount", "__tpairs", "__tgt", "__near", "__truth",
+        for name in ("__eligible", "__drawn", "__tcount", "__tpairs", "__tgt", "__users", "__near", "__truth",
                      "__know", "__rel", "__known_raw"):
             self.engine.drop(name)
 
@@ -378,7 +436,7 @@ class UnicityCurve:
             t_prep = time.perf_counter()
             prep = _Prepared.build(engine, base, release, knowledge, truth, materialize=True)
             prep.select_targets(self.seed, n_targets)
-            n_candidates = _candidates(engine, "__rel")
+            n_candidates = prep.candidates()
             prep_s = time.perf_counter() - t_prep
             for p in range(1, self.max_points + 1):
                 tell(f"{where}: {p} point{'s' if p > 1 else ''}")
