@@ -47,17 +47,20 @@ def seeded_hash(seed: int, u, a=0, b=0) -> np.ndarray:
     return ((((m(u) * 48271 + m(a)) % P) * 69621 + m(b)) % P * 16807 + seed % P) % P
 
 
-def unicity_oracle(user, time_bin, place, points: int, targets: int | None, seed: int):
+def unicity_oracle(user, time_bin, place, points: int, targets: int | None, seed: int, tolerance: int = 0):
     """Unicity with the product's draw rule, by brute force over Python sets.
 
     Targets: users ordered by (hash(seed, uid), uid), the first ``targets`` (all if None). Points: a
     target's distinct (tb, loc) pairs ordered by (hash(seed, uid, tb, loc), tb, loc), the first
-    ``points``. Returns ({target: anonymity-set size}, n_skipped).
+    ``points``. A user matches a known point when it holds the place within ± ``tolerance`` time bins.
+    Returns ({target: anonymity-set size}, n_skipped).
     """
     user, time_bin, place = (np.asarray(x, dtype=np.int64) for x in (user, time_bin, place))
     traces: dict[int, set] = {}
+    holders: dict[tuple, set] = {}
     for u, t, c in zip(user.tolist(), time_bin.tolist(), place.tolist()):
         traces.setdefault(u, set()).add((t, c))
+        holders.setdefault((t, c), set()).add(u)
     uids = np.array(sorted(traces), dtype=np.int64)
     h = seeded_hash(seed, uids)
     order = np.lexsort((uids, h))
@@ -71,8 +74,12 @@ def unicity_oracle(user, time_bin, place, points: int, targets: int | None, seed
         tb = np.array([p[0] for p in pairs]); lc = np.array([p[1] for p in pairs])
         hp = seeded_hash(seed, np.full(len(pairs), u), tb, lc)
         idx = np.lexsort((lc, tb, hp))[:points]
-        known = {pairs[i] for i in idx}
-        sizes[u] = sum(1 for v, tr in traces.items() if known <= tr)
+        cand = None
+        for i in idx.tolist():
+            t, c = pairs[i]
+            held = set().union(*(holders.get((t + o, c), set()) for o in range(-tolerance, tolerance + 1)))
+            cand = held if cand is None else cand & held
+        sizes[u] = len(cand)
     return sizes, skipped
 
 

@@ -23,7 +23,7 @@ from reidcheck.engine.duckdb_engine import (MEMORY_ENV, DuckDBEngine, default_me
                                             parse_memory)
 from reidcheck.errors import UsageError
 from reidcheck.io import load_trajectories
-from tests.oracles import seeded_hash
+from tests.oracles import unicity_oracle
 
 MAPPING = "user=uid,time=t,place=cell"
 T0 = 1_709_510_400      # 2024-03-04 00:00 UTC
@@ -60,32 +60,8 @@ def write_parquet(df: pd.DataFrame, path: Path) -> Path:
 
 
 def oracle_sizes(df: pd.DataFrame, points: int, targets: int | None, seed: int, tolerance: int = 0):
-    """Anonymity-set size of each scored target by brute force over Python sets, with the product's
-    draw rule (tests.oracles.unicity_oracle) and a time tolerance of ± ``tolerance`` hours."""
-    tb = ((df["t"].to_numpy() // 3600)).astype(np.int64)
-    traces: dict[int, set] = {}
-    holders: dict[tuple, set] = {}
-    for u, b, c in zip(df["uid"].tolist(), tb.tolist(), df["cell"].tolist()):
-        traces.setdefault(u, set()).add((b, c))
-        holders.setdefault((b, c), set()).add(u)
-    uids = np.array(sorted(traces), dtype=np.int64)
-    chosen = uids[np.lexsort((uids, seeded_hash(seed, uids)))][: targets or len(uids)]
-    sizes, skipped = {}, 0
-    for u in chosen.tolist():
-        pairs = sorted(traces[u])
-        if len(pairs) < points:
-            skipped += 1
-            continue
-        b = np.array([x[0] for x in pairs])
-        c = np.array([x[1] for x in pairs])
-        idx = np.lexsort((c, b, seeded_hash(seed, np.full(len(pairs), u), b, c)))[:points]
-        cand = None
-        for i in idx:
-            held = set().union(*(holders.get((pairs[i][0] + o, pairs[i][1]), set())
-                                 for o in range(-tolerance, tolerance + 1)))
-            cand = held if cand is None else cand & held
-        sizes[u] = len(cand)
-    return sizes, skipped
+    """Anonymity-set size of each scored target by brute force (tests.oracles.unicity_oracle, hour bins)."""
+    return unicity_oracle(df["uid"], df["t"].to_numpy() // 3600, df["cell"], points, targets, seed, tolerance)
 
 
 @pytest.fixture(scope="module")
