@@ -127,7 +127,18 @@ PROFILE_SCENARIOS = {
 }
 
 
+def _text(values):
+    """An Arrow string array of ``str(v)`` for each value, as ``numpy.astype(str)`` writes it; each
+    distinct value is converted once (a release has millions of rows and few distinct kinds)."""
+    import pyarrow as pa
+
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    return pa.array(np.asarray(uniques, dtype=object).astype(str)).take(pa.array(codes))
+
+
 def _events_table(uid, ukey, t, place, lat, lon, kind):
+    """The events relation ``io.load_trajectories`` would register (uid, t, place, lat, lon, ukey,
+    kind), built from in-memory columns (epoch seconds; ``kind`` = ``event_type/direction`` or None)."""
     import pyarrow as pa
 
     n = len(uid)
@@ -135,14 +146,20 @@ def _events_table(uid, ukey, t, place, lat, lon, kind):
         "uid": pa.array(np.asarray(uid, dtype=np.int64)), "t": pa.array(np.asarray(t, dtype=np.int64)),
         "place": pa.nulls(n, pa.int64()) if place is None else pa.array(np.asarray(place, dtype=np.int64)),
         "lat": pa.array(np.asarray(lat, float)), "lon": pa.array(np.asarray(lon, float)),
-        "ukey": pa.array(np.asarray(ukey, dtype=object).astype(str)),
-        "kind": pa.nulls(n, pa.string()) if kind is None else pa.array(np.asarray(kind, dtype=object).astype(str))})
+        "ukey": _text(ukey), "kind": pa.nulls(n, pa.string()) if kind is None else _text(kind)})
 
 
 def _kinds(ev: pd.DataFrame):
+    """``event_type/direction`` of each event (None without those columns): the label is written
+    once per distinct pair, from the pair's first row."""
     if not {"event_type", "direction"} <= set(ev.columns):
         return None
-    return (ev["event_type"].astype(str) + "/" + ev["direction"].astype(str)).to_numpy()
+    codes = ev.groupby([ev["event_type"], ev["direction"]], sort=False, dropna=False, observed=True).ngroup()
+    codes = codes.to_numpy(np.int64)
+    first = np.unique(codes, return_index=True)[1]
+    pairs = ev.iloc[first]
+    labels = (pairs["event_type"].astype(str) + "/" + pairs["direction"].astype(str)).to_numpy(dtype=object)
+    return labels[codes]
 
 
 def release_profile(engine, orig: Release, rel: Release, pub: Published, *, scenario: str,
