@@ -20,8 +20,14 @@ def agg_dirs(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("agg")
     write_population(root / "pop", 600, 7, 9)
+    # A fixed test key (never one for a published release): without it each run draws a fresh key,
+    # so the DP noise, and the membership AUC measured on it, would change from run to run.
+    key = root / "test.key"
+    key.write_text(bytes(range(1, 33)).hex())
+    key.chmod(0o600)
     for name, spec in (("raw", "aggregate:bin=1h,min_count=1"), ("dp", "aggregate:bin=1h,epsilon=1")):
-        r = CliRunner().invoke(app, ["anonymize", str(root / "pop"), "-s", spec, "--out", str(root / name), "-q"])
+        r = CliRunner().invoke(app, ["anonymize", str(root / "pop"), "-s", spec, "--out", str(root / name), "-q",
+                                     "--key-file", str(key)])
         assert r.exit_code == 0, r.output
     return root
 
