@@ -400,7 +400,7 @@ def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, tab
         FROM {reader}""")
     try:
         _validate_events(engine, file, mapping, relation, plausible_times,
-                         _raw_checks(engine, mapping, ctype, preset is not None, reader))
+                         _raw_checks(engine, mapping, ctype, preset is not None, reader) if plausible_times else None)
     except InputError:
         raise
     except Exception as exc:  # a type error met while scanning the whole file
@@ -489,11 +489,11 @@ def _validate_events(engine, file: Path, mapping: Mapping, relation: str, plausi
     """Every row needs a user, a parseable, plausible time (1990 to a year from now) and a place or
     coordinates; the table needs a row. Reports the count of bad rows and the first one.
 
-    ``raw``: ``_raw_checks``' filter on the stored columns; when it finds no bad row (with
-    plausible times), the table is valid and the per-check counts are not computed."""
+    ``raw``: ``_raw_checks``' filter on the stored columns (only with plausible times); when it finds
+    no bad row, the table is valid and the per-check counts are not computed."""
     if int(engine.query(f"SELECT COUNT(*) AS n FROM {relation}")["n"][0]) == 0:
         raise InputError(f"File '{file}': no data rows (a header only, or an empty table).")
-    if raw is not None and plausible_times:
+    if raw is not None:
         reader, cond = raw
         if int(engine.query(f"SELECT COUNT(*) AS n FROM {reader} WHERE {cond}")["n"][0]) == 0:
             return

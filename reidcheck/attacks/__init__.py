@@ -35,7 +35,4 @@ def __dir__():
     return sorted(set(globals()) | set(_WHERE))
 
 
-__all__ = ["AggregateExposure", "CallGraphLinkage", "CallTable", "HashReversal", "HomeWork", "KAnonymity", "KnownPoints", "LDiversity",
-           "Linkage", "MembershipInference", "PopulationRisk", "ProfileLinkage", "PseudonymInput", "TCloseness", "TableInput", "TopN", "TrajectoryRecovery", "TravelLinkage",
-           "Unicity", "UnicityCurve", "known_points_attack", "reverse_plan_slice", "travel_linkage",
-           "unicity_curve"]
+__all__ = sorted(_WHERE)
