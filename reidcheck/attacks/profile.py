@@ -60,6 +60,13 @@ KM_PER_DEG = 111.195
 SELF_SPLIT_GRID = 2.0
 
 
+#: Releases with at most this many places are coarse (scored by the count model).
+COARSE_PLACES = 16
+#: Candidates per target in the one-to-one assignment (at most), pairs listed in all, and candidates
+#: rescored exactly by the count model per target.
+ASSIGN_K, ASSIGN_PAIRS, RERANK = 200, 20_000_000, 200
+
+
 class NoBetterThanChance(UserWarning):
     """The attack's correct rate is not above a random guess (1 / candidates)."""
 
@@ -95,6 +102,7 @@ class ProfileLinkage:
     release_days: str | None = None
     knowledge_sample: float | None = None
     self_split: int | str | None = None
+    self_sample: float | None = None
     seed: int = 0
     top_k: int = 10
     detail: bool = False
@@ -114,13 +122,20 @@ class ProfileLinkage:
             if self.knowledge_days or self.release_days or self.knowledge_sample:
                 raise UsageError("Parameter `self_split` takes its knowledge from the release itself: it cannot be "
                                  "combined with knowledge_days, release_days or knowledge_sample.")
+        if self.self_sample is not None:
+            f = self.self_sample
+            if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f < 1:
+                _bad("self_sample", f, "a share in (0, 1): the part of each pseudonym's records that is known")
+            if self.self_split is not None or self.knowledge_days or self.release_days or self.knowledge_sample:
+                raise UsageError("Parameter `self_sample` takes its knowledge from the release itself: it cannot be "
+                                 "combined with self_split, knowledge_days, release_days or knowledge_sample.")
         if not isinstance(self.detail, bool):
             _bad("detail", self.detail, "True or False")
 
     def params(self) -> dict:
         return {"knowledge_days": self.knowledge_days, "release_days": self.release_days,
-                "knowledge_sample": self.knowledge_sample, "self_split": self.self_split, "seed": self.seed,
-                "top_k": self.top_k,
+                "knowledge_sample": self.knowledge_sample, "self_split": self.self_split,
+                "self_sample": self.self_sample, "seed": self.seed, "top_k": self.top_k,
                 "model": {"alpha": model.ALPHA, "beta": model.BETA, "delta": model.DELTA, "max_df": model.MAX_DF}}
 
     # ------------------------------------------------------------------------------------------
@@ -131,13 +146,13 @@ class ProfileLinkage:
         [and ``period``], both None with ``self_split``."""
         self.validate()
         t0 = time.perf_counter()
-        if self.self_split is not None:
+        if self.self_split is not None or self.self_sample is not None:
             if knowledge is not None or truth is not None:
-                raise UsageError("With `self_split` the release is its own knowledge: `knowledge` and `truth` "
-                                 "must be None.")
+                raise UsageError("With `self_split` or `self_sample` the release is its own knowledge: `knowledge` "
+                                 "and `truth` must be None.")
         elif knowledge is None or truth is None:
             raise UsageError("The profile attack needs the adversary's knowledge and a truth map to score it "
-                             "(knowledge=..., truth=...), or self_split=DAYS to use the release alone.")
+                             "(knowledge=..., truth=...), or self_split=DAYS / self_sample=F to use the release alone.")
         return self.rank(engine, release, knowledge=knowledge, truth=truth, t0=t0)[0]
 
     def rank(self, engine, release: TrajectoryInput, *, knowledge=None, truth=None,
@@ -167,6 +182,7 @@ class _Run:
         self.jitter_s = int(self.manifest.get("jitter_s") or 0)
         self.eps = self.manifest.get("noise_epsilon_per_km")
         self.period = _period_s(self.manifest)
+        self.own = attack.self_split is not None or attack.self_sample is not None   # the release is its own knowledge
         self.names: list[str] = []
 
     def cleanup(self) -> None:
@@ -207,6 +223,8 @@ class _Run:
         srcs = [rel_src] + ([know_src] if know_src else [])
         day0 = min(int(self.q(f"SELECT MIN({self._day()}) AS d FROM {s}")["d"][0]) for s in srcs)
         self.noisy_release = not self.rel.has_place
+        if not self.bin_s and not self.noisy_release:
+            self.bin_s = self._infer_bin(rel_src)
         # noisy positions are matched softly: each released record spread over the places it may come from
         # (the knowledge's places; for a self-split, the knowledge's own noisy positions on a fine grid)
         self.soft = self.noisy_release and (self.know is None or self.know.has_place or self.know.has_coords)
@@ -238,6 +256,21 @@ class _Run:
                                      "nothing is left to re-identify.")
                 self.kdays, self.rdays = float(d), float(last + 1 - d)
             self.window = (0, self.kdays)
+        elif a.self_sample is not None:
+            # a seeded share of each pseudonym's records is known, the disjoint rest is anonymous; records
+            # alike in (pseudonym, time, place) are told apart by their rank within that group (by kind),
+            # so a coarse release (many records per week and province) is still split record by record
+            self.reg("__pf_all", base(rel_src, loc_r))
+            h = hash_sql(a.seed, hash_sql(a.seed, "uid", "t", "COALESCE(loc, 0)"), "seq")
+            self.reg("__pf_draw", f"SELECT x.*, ({h}) % 1000000 < {int(a.self_sample * 1_000_000)} AS known FROM ("
+                                  "SELECT a.*, ROW_NUMBER() OVER (PARTITION BY uid, t, loc ORDER BY kind) AS seq "
+                                  "FROM __pf_all a) x")
+            cols = "uid, ukey, t, loc, lat, lon, kind, day"
+            self.reg("__pf_know", f"SELECT {cols} FROM __pf_draw WHERE known")
+            self.reg("__pf_rel", f"SELECT {cols} FROM __pf_draw WHERE NOT known")
+            span = self.q("SELECT MIN(day) AS a, MAX(day) AS b FROM __pf_all").iloc[0]
+            self.kdays = self.rdays = float(span["b"]) - float(span["a"]) + 1
+            self.window = (float(span["a"]), float(span["a"]) + self.kdays)
         else:
             kw = parse_days(a.knowledge_days, "knowledge_days")
             rw = parse_days(a.release_days, "release_days")
@@ -260,6 +293,73 @@ class _Run:
             self.kdays = float(kw[1] - kw[0]) if kw else float(ks["b"] - ks["a"] + 1)
             self.rdays = float(rw[1] - rw[0]) if rw else float(rs["b"] - rs["a"] + 1)
             self.window = (kw[0], kw[0] + self.kdays) if kw else (float(ks["a"]), float(ks["a"]) + self.kdays)
+
+    def _infer_bin(self, rel: str) -> int:
+        """The release's time bin when no manifest says it: the longest of a week, a day, 4 hours and an
+        hour that every local time is a multiple of (0: finer or irregular)."""
+        for b in (7 * 86400, 86400, 14400, 3600):
+            n = self.q(f"SELECT COUNT(*) AS n FROM {rel} WHERE t IS NOT NULL AND ((t + {self.off}) % {b}) <> 0")
+            if int(n["n"][0]) == 0:
+                return b
+        return 0
+
+    def coarse(self) -> bool:
+        """Coarse releases — bins of a day or more, or areas (district, province, or at most
+        ``COARSE_PLACES`` places) — are scored by the count model (``profile_counts``): there nearly every
+        key is shared by many pseudonyms and the evidence is in the counts and the absences."""
+        if self.soft or self.noisy_release:
+            return False
+        space = str(self.manifest.get("space", "")).split(":")[0]
+        return self.bin_s >= 86400 or space in ("district", "province") or len(self.place_codes) <= COARSE_PLACES
+
+    def count_spaces(self, K: model.Side, R: model.Side) -> list:
+        """The count model's key spaces (``profile_counts``): periodic (place × slot of the week × kind)
+        with the knowledge's halves for the dispersion, and exact (place × time bin × kind) over the
+        bins both sides hold, when the knowledge overlaps the release in time."""
+        from . import profile_counts as pc
+
+        slot, S, d = self.slots()
+        kind = "COALESCE(kind, '-')" if self.use_kinds else "'-'"
+        mid = (self.window[0] + self.window[1]) / 2
+        bin_s = max(self.bin_s, 3600)
+
+        def counts(rel: str, key: str, key_sql: str) -> pd.DataFrame:
+            return self.q(f"""
+                SELECT uid, loc, {key}, kind, SUM(h) AS a, COUNT(*) AS n FROM (
+                  SELECT uid, loc, {key_sql} AS {key}, kind, h FROM (
+                    SELECT uid, loc, {kind} AS kind, CASE WHEN day < {mid} THEN 1 ELSE 0 END AS h,
+                           CAST(FLOOR((t + {self.off}) / {d}) AS BIGINT) * {d} AS hb,
+                           CAST(FLOOR((t + {self.off}) / {bin_s}) AS BIGINT) AS tb
+                    FROM {rel} WHERE loc IS NOT NULL) x) y
+                GROUP BY uid, loc, {key}, kind""")
+
+        kp, rp = counts(self.know_rel, "slot", slot), counts("__pf_rel", "slot", slot)
+        kx, rx = counts(self.know_rel, "tb", "tb"), counts("__pf_rel", "tb", "tb")
+        kinds = np.union1d(kp["kind"].astype(str).to_numpy(), rp["kind"].astype(str).to_numpy())
+        places = self.place_codes
+
+        def matrix(cnt: pd.DataFrame, ids: np.ndarray, key: np.ndarray, n_keys: int, col: str = "n") -> sp.csr_matrix:
+            rows = np.searchsorted(ids, cnt["uid"].to_numpy(np.int64))
+            col_ = (np.searchsorted(places, cnt["loc"].to_numpy(np.int64)) * (n_keys // len(places)) + key) * len(kinds) \
+                + np.searchsorted(kinds, cnt["kind"].astype(str).to_numpy())
+            m = sp.csr_matrix((cnt[col].to_numpy(float), (rows, col_)), shape=(len(ids), n_keys * len(kinds)))
+            m.sum_duplicates()
+            return m
+
+        n_p = len(places) * S
+        Kp = matrix(kp, K.ids, kp["slot"].to_numpy(np.int64), n_p)
+        Ka = matrix(kp, K.ids, kp["slot"].to_numpy(np.int64), n_p, "a")
+        spaces = [pc.space("periodic", matrix(rp, R.ids, rp["slot"].to_numpy(np.int64), n_p), Kp,
+                           halves=(Ka, Kp - Ka))]
+        common = np.intersect1d(kx["tb"].to_numpy(np.int64), rx["tb"].to_numpy(np.int64))
+        if len(common):
+            kx, rx = kx[kx["tb"].isin(common)], rx[rx["tb"].isin(common)]
+            n_x = len(places) * len(common)
+            spaces.append(pc.space("exact", matrix(rx, R.ids, np.searchsorted(common, rx["tb"].to_numpy(np.int64)), n_x),
+                                   matrix(kx, K.ids, np.searchsorted(common, kx["tb"].to_numpy(np.int64)), n_x)))
+        self.count_info = {s.name: {"keys": int(s.K.shape[1]), "exposure": round(s.rho, 4),
+                                    "dispersion": round(s.phi, 4)} for s in spaces}
+        return spaces
 
     def _grid_sql(self, lat: str, lon: str, km: float) -> str:
         lat0 = np.radians(self.lat0)
@@ -503,7 +603,7 @@ class _Run:
     # -- truth -----------------------------------------------------------------------------------
     def true_rows(self, K: model.Side, tinfo: pd.DataFrame) -> np.ndarray:
         """Per target, the candidate row of its true person (−1: not among the candidates)."""
-        if self.a.self_split is not None:
+        if self.own:
             pos = pd.Series(np.arange(len(K.ids)), index=K.ids)
             return pos.reindex(tinfo["uid"].to_numpy()).fillna(-1).to_numpy(np.int64)
         t = truth_frame(self.truth, table="cdr")      # anonymize's map: the event table's pseudonyms
@@ -538,13 +638,25 @@ class _Run:
             side = "knowledge" if not len(K.ids) else "release window"
             raise UsageError(f"The {side} holds no record to profile (for a self-split: no pseudonym has records on "
                              "the knowledge side); nothing can be linked.")
-        W = model.weights(K, dense=K.ps.shape[1] <= 1024 and K.ps.shape[0] * R.ps.shape[0] <= 4e10)
-        cands, scores = model.top(R, K, W, k=self.a.top_k, cooc=self.cooc(K, R))
+        # the one-to-one assignment chooses among longer lists than are reported (the true person is
+        # often far down a list on a coarse release), within ~20M listed pairs
+        k = self.a.top_k
+        k_assign = int(np.clip(ASSIGN_PAIRS // max(len(R.ids), 1), k, ASSIGN_K))
+        self.count_info = None
+        if self.coarse():
+            from . import profile_counts as pc
+
+            long_c, long_s = pc.top(self.count_spaces(K, R), len(R.ids), len(K.ids), keep=k_assign,
+                                    rerank=max(RERANK, k_assign))
+        else:
+            W = model.weights(K, dense=K.ps.shape[1] <= 1024 and K.ps.shape[0] * R.ps.shape[0] <= 4e10)
+            long_c, long_s = model.top(R, K, W, k=k_assign, cooc=self.cooc(K, R))
+        cands, scores = long_c[:, :k], long_s[:, :k]
         truth_row = self.true_rows(K, tinfo)
         self.ranking = model.Ranking(targets=tinfo["ukey"].astype(str).to_numpy(), candidates=K.ids.astype(str),
                                      cands=cands, scores=scores, truth=truth_row)
         groups = self.groups(tinfo)
-        matched = model.assign(cands, scores, len(K.ids), groups)
+        matched = model.assign(long_c, long_s, len(K.ids), groups)
         hit1 = cands[:, 0] == truth_row
         hit5 = (cands[:, :5] == truth_row[:, None]).any(axis=1)
         hita = matched == truth_row
@@ -563,6 +675,7 @@ class _Run:
                                      "assignment": _share(recs, hita)},
                  "n_without_knowledge": int((~known).sum()),
                  "knowledge": {"source": "self-split" if self.a.self_split is not None else
+                               "self-sample" if self.a.self_sample is not None else
                                (self.know.source if self.know is not None else ""),
                                "records": self.know_records,
                                "days": self.kdays},
@@ -572,7 +685,9 @@ class _Run:
                                                                             "pseudonym") if k in self.manifest}},
                  "features": {"places": int(len(self.place_codes)), "slots": int(R.n_slots),
                               "kinds": R.kinds is not None, "soft_places": bool(self.soft),
-                              "rotation_period": self.period},
+                              "rotation_period": self.period, "time_bin_s": int(self.bin_s),
+                              "model": "counts" if self.count_info else "histogram",
+                              **({"count_spaces": self.count_info} if self.count_info else {})},
                  "adversary": self.adversary()}
         if top1["value"] is not None and baseline is not None and correct["ci"][0] <= baseline:
             extra["warning"] = "no better than a random guess among the candidates (the interval reaches 1 / candidates)"
@@ -597,6 +712,9 @@ class _Run:
         if a.self_split is not None:
             return (f"knows every pseudonym's records of the first {a.self_split} day(s), labelled, and must "
                     "re-identify the later records")
+        if a.self_sample is not None:
+            return (f"knows a random {a.self_sample:.0%} of every pseudonym's records, labelled (a sample of the same "
+                    "period: an app SDK, a partner operator), and must re-identify the other records")
         parts = ["knows labelled true traces of the people"]
         if a.knowledge_days:
             parts.append(f"from days {a.knowledge_days}")

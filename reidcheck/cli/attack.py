@@ -372,6 +372,10 @@ def attack_profile(
                                              help="No outside knowledge: the release's first DAYS days are the "
                                                   "labelled knowledge, the rest is re-identified ('halves': cut "
                                                   "each pseudonym at the middle of its own span)."),
+    self_sample: Optional[float] = typer.Option(None, "--self-sample", metavar="F",
+                                                help="No outside knowledge: a seeded share F of each pseudonym's "
+                                                     "records (0 < F < 1) is the labelled knowledge, the other "
+                                                     "records are re-identified (a sample of the same period)."),
     seed: int = typer.Option(0, "--seed", callback=_seed, help="Seed of the knowledge sample."),
     detail: bool = typer.Option(False, "--detail",
                                 help="Add one row per target to the JSON (pseudonyms and ids: record values)."),
@@ -390,13 +394,16 @@ def attack_profile(
     split = None
     if self_split is not None:
         split = self_split if self_split == "halves" else (int(self_split) if self_split.isdigit() else self_split)
-    if self_split is None and (knowledge is None or truth is None):
+    own = self_split is not None or self_sample is not None
+    if not own and (knowledge is None or truth is None):
         raise UsageError("Give --knowledge SOURCE and --truth TRUTH (the adversary's labelled traces and the map "
-                         "that scores her), or --self-split DAYS to use the release alone.")
-    if self_split is not None and (knowledge is not None or truth is not None):
-        raise UsageError("--self-split uses the release alone; it cannot be combined with --knowledge or --truth.")
+                         "that scores her), or --self-split DAYS or --self-sample F to use the release alone.")
+    if own and (knowledge is not None or truth is not None):
+        raise UsageError("--self-split and --self-sample use the release alone; they cannot be combined with "
+                         "--knowledge or --truth.")
     attack = ProfileLinkage(knowledge_days=knowledge_days, release_days=release_days,
-                            knowledge_sample=knowledge_sample, self_split=split, seed=seed, detail=detail)
+                            knowledge_sample=knowledge_sample, self_split=split, self_sample=self_sample, seed=seed,
+                            detail=detail)
     attack.validate()
     eng = get_engine(engine)
     rel = _guard(lambda: load_trajectories(eng, input_path, mapping, cells=cells, utc_offset_h=utc_offset,
