@@ -199,6 +199,12 @@ class Audit:
         settings = self.policy.rule(rule.id)
         if status is None:
             status, judged, threshold = judge(settings, value, interval, self.policy.judge)
+            n = getattr(result, "n_targets", None)
+            if status == "fail" and interval and self.policy.judge == "upper" and inconclusive(threshold, value, n):
+                status = "inconclusive"
+                message = (f"Inconclusive: {n:,} target(s), 95% CI {interval[0]:.1%}–{interval[1]:.1%} — with so few, "
+                           f"not even a measured 0% could show the rate below the limit; the rule cannot decide on this "
+                           f"table (the estimate, {value:.1%}, is within it). {message}")
         else:
             judged = None
             threshold = {"op": rule.op, "value": settings.get(rule.direction)}
@@ -323,6 +329,7 @@ def run_audit(engine, input_path, policy: Policy, *, progress=None, utc_offset: 
     findings = audit.findings
     failed = sum(f["status"] == "fail" for f in findings)
     passed = sum(f["status"] == "pass" for f in findings)
+    unsure = sum(f["status"] == "inconclusive" for f in findings)
     cmd = ["reidcheck", "audit", str(input_path), "--seed", str(policy.seed)]
     if policy.source != "default policy":
         cmd += ["--config", policy.source.split(" [")[0]]
@@ -334,12 +341,23 @@ def run_audit(engine, input_path, policy: Policy, *, progress=None, utc_offset: 
         "config": {"source": policy.source, "judge": policy.judge},
         "verdict": "fail" if failed else "pass",
         "summary": {"tables": len(tables), "rules": len(findings), "passed": passed, "failed": failed,
-                    "not_applicable": len(findings) - passed - failed},
+                    "inconclusive": unsure, "not_applicable": len(findings) - passed - failed - unsure},
         "tables": [t.describe() for t in tables], "ignored_files": ignored,
         "findings": sorted(findings, key=lambda f: (f["status"] != "fail", f["table"], f["rule_id"])),
         "curves": audit.curves, "anonymity_sets": audit.anonymity_sets, "comparison": comparison,
         "reproduce": " ".join(shlex.quote(c) for c in cmd), "elapsed_s": round(time.perf_counter() - t0, 2),
     }
+
+
+def inconclusive(threshold: dict, value, n) -> bool:
+    """True when a share judged at the upper end of its 95% Wilson interval cannot pass whatever is
+    measured: with ``n`` targets even 0 of n has an upper end 1.96² / (n + 1.96²) above the limit, so a
+    failure would be a failure on evidence of nothing. Only for limits of the ``<=`` kind, and only
+    when the estimate itself is within the limit (a measured excess still fails)."""
+    if threshold.get("op") != "<=" or value is None or n is None or threshold.get("value") is None:
+        return False
+    limit, z2 = float(threshold["value"]), 1.959964 ** 2
+    return value <= limit and z2 / (int(n) + z2) > limit
 
 
 def exit_code(report: dict) -> int:

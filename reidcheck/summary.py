@@ -309,7 +309,8 @@ def print_audit(report: dict, console: Console | None = None) -> None:
     cols = ("status", "rule", "table", "measured", "95% CI", "threshold", "finding")
     rows = []
     for f in report["findings"]:
-        status = {"fail": "[red]FAIL[/]", "pass": "[green]pass[/]"}.get(f["status"], "[dim]n/a[/]")
+        status = {"fail": "[red]FAIL[/]", "pass": "[green]pass[/]", "inconclusive": "[yellow]unsure[/]"}.get(
+            f["status"], "[dim]n/a[/]")
         pct = _is_rate(f)
         val = "-" if f["value"] is None else (f"{f['value']:.1%}" if pct else f"{f['value']:g}")
         ci = "-" if not f["interval"] else (f"{f['interval'][0]:.1%}–{f['interval'][1]:.1%}" if pct

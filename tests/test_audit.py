@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import pandas as pd
 import pytest
 
 from reidcheck.anonymize import Release, apply_strategies
@@ -93,25 +94,25 @@ def test_reversible_pseudonyms_are_caught_only_when_reversed(releases, capsys):
 
 
 def test_policy_is_found_and_judged_on_the_upper_end(releases, capsys, tmp_path, monkeypatch):
-    code, out, _ = _run(["audit", str(releases / "coarse"), "--json", "-", "--select", "RC201"], capsys)
+    code, out, _ = _run(["audit", str(releases / "hash"), "--json", "-", "--select", "RC201"], capsys)
     uni = json.loads(out)["findings"][0]
     lo, hi = uni["interval"]
     assert lo < hi
     limit = (uni["value"] + hi) / 2          # the estimate passes, the upper end does not
     monkeypatch.chdir(tmp_path)
     (tmp_path / "reidcheck.toml").write_text(f"select = ['RC201']\n[rules.RC201]\nmax = {limit}\n")
-    code, out, _ = _run(["audit", str(releases / "coarse"), "--json", "-"], capsys)
+    code, out, _ = _run(["audit", str(releases / "hash"), "--json", "-"], capsys)
     rep = json.loads(out)
     assert code == 1 and rep["config"]["source"].endswith("reidcheck.toml")
-    assert _run(["audit", str(releases / "coarse"), "--json", "-", "--judge", "value"], capsys)[0] == 0
+    assert _run(["audit", str(releases / "hash"), "--json", "-", "--judge", "value"], capsys)[0] == 0
     (tmp_path / "reidcheck.toml").unlink()
     (tmp_path / "pyproject.toml").write_text(f"[tool.reidcheck]\nselect = ['RC201']\njudge = 'value'\n"
                                              f"[tool.reidcheck.rules.RC201]\nmax = {limit}\n")
-    code, out, _ = _run(["audit", str(releases / "coarse"), "--json", "-"], capsys)
+    code, out, _ = _run(["audit", str(releases / "hash"), "--json", "-"], capsys)
     assert code == 0 and "[tool.reidcheck]" in json.loads(out)["config"]["source"]
     bad = tmp_path / "bad.toml"
     bad.write_text("[rules.RC999]\nmax = 1\n")
-    code, out, err = _run(["audit", str(releases / "coarse"), "--config", str(bad)], capsys)
+    code, out, err = _run(["audit", str(releases / "hash"), "--config", str(bad)], capsys)
     assert code == 2 and "unknown rule 'RC999'" in err and err.count("\n") == 1
 
 
@@ -201,3 +202,28 @@ def test_outputs_of_every_format(releases, capsys, tmp_path):
     assert int(suites.get("tests")) == len(rep["findings"]) and int(suites.get("failures")) == rep["summary"]["failed"]
     assert paths["markdown"].read_text().startswith("**FAIL**")
     shutil.rmtree(tmp_path)
+
+
+def test_a_rate_that_few_targets_cannot_decide_is_inconclusive_not_a_failure(tmp_path):
+    """20 users with the same 5 (hour, cell) points: none is singled out (0 of 20), but even 0 of 20 has
+    a Wilson upper end (16%) above RC201's 10% limit. That is no evidence of risk: the finding is
+    inconclusive, says why, and does not fail the verdict; a measured excess with few targets still fails."""
+    from reidcheck.audit import inconclusive, run_audit
+    from reidcheck.engine import get_engine
+    from reidcheck.policy import Policy
+
+    t0 = 1_736_100_000
+    df = pd.DataFrame([{"user_id": u, "timestamp": t0 + 3600 * h, "cell_id": h % 3} for u in range(20) for h in range(5)])
+    f = tmp_path / "export.csv"
+    df.to_csv(f, index=False)
+    policy = Policy()
+    policy.doc["select"] = ["RC201"]
+    report = run_audit(get_engine("duckdb"), f, policy)
+    (rc,) = [x for x in report["findings"] if x["rule_id"] == "RC201"]
+    assert rc["value"] == 0.0 and rc["interval"][1] > 0.1
+    assert rc["status"] == "inconclusive" and rc["message"].startswith("Inconclusive: 20 target(s)")
+    assert report["verdict"] == "pass" and report["summary"]["inconclusive"] == 1
+    limit = {"op": "<=", "value": 0.1}
+    assert inconclusive(limit, 0.0, 20) and not inconclusive(limit, 0.0, 40)     # 3.84 / (n + 3.84) vs 0.1
+    assert not inconclusive(limit, 0.3, 20)                                     # a measured excess still fails
+    assert not inconclusive({"op": ">=", "value": 5}, 1, 3)                     # only for "at most" limits

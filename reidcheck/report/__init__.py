@@ -9,7 +9,7 @@ contract; keys may be added, never renamed):
 ``config`` ({source: file or "default policy", judge: "upper" | "value"}), ``verdict`` ("pass" | "fail"),
 ``summary`` ({tables, rules, passed, failed, not_applicable}), ``tables`` (list of {name, file, kind:
 "trajectory" | "tabular" | "travel" | "aggregate", rows, columns}), ``findings`` (list, one per rule ×
-table: {rule_id, rule, title, table, file, status: "pass" | "fail" | "not_applicable", metric, value,
+table: {rule_id, rule, title, table, file, status: "pass" | "fail" | "inconclusive" | "not_applicable", metric, value,
 interval: [lo, hi] | null, judged, judge, threshold: {op: "<=" | ">=", value}, message, params, result:
 the AttackResult dictionary or null}), ``curves`` (list of {table, time_bin, space, points: [p...],
 unique_rate: [{value, ci}...]}: uniqueness against known points, one per resolution), ``anonymity_sets``

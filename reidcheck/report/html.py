@@ -19,7 +19,7 @@ from .markdown import _is_rate, _num, _pct, measured, threshold
 from .plots import plain
 
 _PERSONAL = re.compile(r"\+?92\d{10}|03\d{9}|\d{5}-\d{7}-\d")
-_STATUS = {"fail": ("FAIL", 0), "pass": ("PASS", 1), "not_applicable": ("NOT APPLICABLE", 2)}
+_STATUS = {"fail": ("FAIL", 0), "inconclusive": ("INCONCLUSIVE", 1), "pass": ("PASS", 2), "not_applicable": ("NOT APPLICABLE", 3)}
 _DPI = 100
 
 _CSS = """
@@ -320,7 +320,7 @@ def settings_text(params: dict) -> str:
 # -- sections ----------------------------------------------------------------------------------------------------
 def _finding_html(f: dict) -> str:
     status = f.get("status", "not_applicable")
-    word = _STATUS.get(status, (status.upper(), 3))[0]
+    word = _STATUS.get(status, (status.upper(), 4))[0]
     title = f.get("title") or rule_names(f["rule_id"])[1]
     cls = status if status in ("pass", "fail") else "na"
     facts = [("Table", f"<code>{_t(f.get('table', ''))}</code>"), ("Measured", _t(_measured(f))),
@@ -370,7 +370,7 @@ def render_html(report: dict) -> str:
     """The report dictionary as one self-contained HTML5 page (inline CSS, embedded PNG charts, no JavaScript)."""
     verdict = "PASS" if report.get("verdict") == "pass" else "FAIL"
     cls = verdict.lower()
-    findings = sorted(report.get("findings") or [], key=lambda f: _STATUS.get(f.get("status"), ("", 3))[1])
+    findings = sorted(report.get("findings") or [], key=lambda f: _STATUS.get(f.get("status"), ("", 4))[1])
     parts = [
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',

@@ -28,7 +28,7 @@ def _counts(findings: list[dict]) -> dict[str, str]:
     return {"tests": str(len(findings)),
             "failures": str(sum(f.get("status") == "fail" for f in findings)),
             "errors": "0",
-            "skipped": str(sum(f.get("status") == "not_applicable" for f in findings))}
+            "skipped": str(sum(f.get("status") in ("not_applicable", "inconclusive") for f in findings))}
 
 
 def _elapsed(finding: dict) -> float:
@@ -58,7 +58,7 @@ def render_junit(report: dict) -> str:
                                                           "type": _text(rule_id)})
                 failure.text = _text(f"{message}\nmeasured: {measured(f)}\nthreshold: {threshold(f)}\n"
                                      f"file: {f.get('file', '')}")
-            elif f.get("status") == "not_applicable":
+            elif f.get("status") in ("not_applicable", "inconclusive"):
                 ET.SubElement(case, "skipped", {"message": _text(f"{rule_id} {name}: {message}")})
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

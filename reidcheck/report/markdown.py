@@ -13,7 +13,7 @@ import re
 from . import rule_names
 
 _RATE_METRICS = {"unique_rate", "reversed_share", "prosecutor_risk", "correct_rate", "linked_rate"}
-_STATUS = {"fail": "**fail**", "pass": "pass", "not_applicable": "not applicable"}
+_STATUS = {"fail": "**fail**", "pass": "pass", "inconclusive": "inconclusive", "not_applicable": "not applicable"}
 
 
 def _is_rate(finding: dict) -> bool:
@@ -66,9 +66,9 @@ def verdict_line(report: dict) -> str:
     noun = "rule" if total == 1 else "rules"
     if report.get("verdict") == "fail":
         return f"**FAIL** \N{EM DASH} {s.get('failed', 0)} of {total} {noun} violated"
-    na = s.get("not_applicable", 0)
+    na, unsure = s.get("not_applicable", 0), s.get("inconclusive", 0)
     return f"**PASS** \N{EM DASH} {s.get('passed', 0)} of {total} {noun} passed" + (
-        f", {na} not applicable" if na else "")
+        f", {unsure} inconclusive" if unsure else "") + (f", {na} not applicable" if na else "")
 
 
 def _cell(value) -> str:
