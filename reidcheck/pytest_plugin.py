@@ -232,7 +232,7 @@ def assert_not_linkable(data, *, max_linked_rate: float = 0.05, split_days: int 
                         sample: float = 0.3, mapping: str | None = None, cells=None, judge: str = "upper",
                         utc_offset_h: float | None = None):
     """Fail unless few pseudonyms of ``data`` are re-identified from their own behaviour (profile
-    linkage, the audit's behavioural-linkability rule RC205), in two scenarios judged on the worse:
+    linkage, the audit's behavioural-linkability rule), in two scenarios judged on the worse:
 
     * *next period*: the records of the first ``split_days`` days (default: half of the days the data
       spans; ``"halves"``: each pseudonym cut at the middle of its own span, for rotated pseudonyms)
