@@ -27,6 +27,17 @@ def hash_sql(seed: int, *cols: str) -> str:
     return (f"((((({m(u)} * 48271 + {m(a)}) % {P}) * 69621 + {m(b)}) % {P}) * 16807 + {int(seed) % P}) % {P}")
 
 
+def mix_sql(h: str) -> str:
+    """A non-linear scramble of a ``hash_sql`` value in [0, P): two squarings mod P with a
+    multiplication between, in BIGINT arithmetic (< 2⁶², identical on DuckDB and Spark). ``hash_sql``
+    is linear in each input, so consecutive inputs (a record's rank within a group) give evenly
+    spaced values and a threshold on them draws far more evenly than a Bernoulli sample; after the
+    scramble the draws of a group are as dispersed as independent ones (tests/attacks)."""
+    x = f"(((({h}) * ({h})) + 12345) % {P})"
+    x = f"(({x} * 48271) % {P})"
+    return f"((({x} * {x}) + 54321) % {P})"
+
+
 def coord_code_sql(lat: str, lon: str) -> str:
     """Exact coordinates (to 1e-6 degree) as one non-negative BIGINT."""
     return (f"(CAST(ROUND(({lat} + 90) * 1000000) AS BIGINT) * 400000000 "

@@ -15,7 +15,7 @@ column. Knowledge sources:
   data, half open): the knowledge and the release are cut to these windows — non-overlapping
   periods, a profile learnt last month used this month;
 * ``knowledge_sample`` (0 < F ≤ 1): she knows a seeded Bernoulli sample of each person's true
-  records (the seeded SQL hash of ``points.hash_sql``: the same on every engine);
+  records (the seeded SQL hash of ``points.hash_sql``, scrambled by ``points.mix_sql``: the same on every engine);
 * ``self_split``: no outside knowledge, no truth map. The release's own records of the first
   ``self_split`` days (an int) are her labelled knowledge and the later records are anonymous; the
   pseudonym is the truth. With ``"halves"`` each pseudonym is cut at the middle of its own time span
@@ -50,7 +50,7 @@ from ..result import AttackResult
 from ..rules import rule_id
 from ..stats import rate
 from . import profile_model as model
-from .points import hash_sql
+from .points import hash_sql, mix_sql
 from .validation import _bad, _int_between
 
 _DAYS = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
@@ -220,11 +220,16 @@ class _Run:
         self.use_kinds = ("kind" in rc and "kind" in kc and self.rel.meta.get("kinds", True) != []
                           and (self.know is None or self.know.meta.get("kinds", True) != []))
         kind = "kind" if self.use_kinds else "CAST(NULL AS STRING)"
-        srcs = [rel_src] + ([know_src] if know_src else [])
-        day0 = min(int(self.q(f"SELECT MIN({self._day()}) AS d FROM {s}")["d"][0]) for s in srcs)
         self.noisy_release = not self.rel.has_place
         if not self.bin_s and not self.noisy_release:
             self.bin_s = self._infer_bin(rel_src)
+        # day 0 is the data's first local day: the knowledge's, when there is one (a released time is its
+        # bin's start, and a week bin starts up to six days before the records it holds: the release's
+        # first day counts as its first bin's last day)
+        first = lambda s: int(self.q(f"SELECT MIN({self._day()}) AS d FROM {s}")["d"][0])  # noqa: E731
+        day0 = first(rel_src)
+        if know_src:
+            day0 = min(first(know_src), day0 + max(0, self.bin_s // 86400 - 1))
         # noisy positions are matched softly: each released record spread over the places it may come from
         # (the knowledge's places; for a self-split, the knowledge's own noisy positions on a fine grid)
         self.soft = self.noisy_release and (self.know is None or self.know.has_place or self.know.has_coords)
@@ -261,7 +266,7 @@ class _Run:
             # alike in (pseudonym, time, place) are told apart by their rank within that group (by kind),
             # so a coarse release (many records per week and province) is still split record by record
             self.reg("__pf_all", base(rel_src, loc_r))
-            h = hash_sql(a.seed, hash_sql(a.seed, "uid", "t", "COALESCE(loc, 0)"), "seq")
+            h = mix_sql(hash_sql(a.seed, hash_sql(a.seed, "uid", "t", "COALESCE(loc, 0)"), "seq"))
             self.reg("__pf_draw", f"SELECT x.*, ({h}) % 1000000 < {int(a.self_sample * 1_000_000)} AS known FROM ("
                                   "SELECT a.*, ROW_NUMBER() OVER (PARTITION BY uid, t, loc ORDER BY kind) AS seq "
                                   "FROM __pf_all a) x")
@@ -279,7 +284,7 @@ class _Run:
             sample = ""
             if a.knowledge_sample is not None and a.knowledge_sample < 1:
                 thr = int(a.knowledge_sample * 1_000_000)
-                h = hash_sql(a.seed, "uid", "t", "COALESCE(loc, 0)")
+                h = mix_sql(hash_sql(a.seed, "uid", "t", "COALESCE(loc, 0)"))
                 sample = f"{'AND' if kwhere else 'WHERE'} ({h}) % 1000000 < {thr}"
             self.reg("__pf_know", f"SELECT * FROM ({base(know_src, loc_k)}) k {kwhere} {sample}")
             self.reg("__pf_rel", f"SELECT * FROM ({base(rel_src, loc_r)}) r {rwhere}")
@@ -346,20 +351,54 @@ class _Run:
             m.sum_duplicates()
             return m
 
-        n_p = len(places) * S
+        P, nk = len(places), len(kinds)
+        n_p = P * S
         Kp = matrix(kp, K.ids, kp["slot"].to_numpy(np.int64), n_p)
-        Ka = matrix(kp, K.ids, kp["slot"].to_numpy(np.int64), n_p, "a")
-        spaces = [pc.space("periodic", matrix(rp, R.ids, rp["slot"].to_numpy(np.int64), n_p), Kp,
-                           halves=(Ka, Kp - Ka))]
+        Rp = matrix(rp, R.ids, rp["slot"].to_numpy(np.int64), n_p)
+        keys = np.arange(n_p * nk)
+        to_ps = sp.csr_matrix((np.ones(len(keys)), (keys, keys // nk)), shape=(len(keys), n_p))
+        to_k = sp.csr_matrix((np.ones(len(keys)), (keys, keys % nk)), shape=(len(keys), nk))
+        Kps, Rps = (Kp @ to_ps).toarray(), (Rp @ to_ps).tocsr()
+        Kk, Rk = (Kp @ to_k).toarray(), (Rp @ to_k).toarray()
         common = np.intersect1d(kx["tb"].to_numpy(np.int64), rx["tb"].to_numpy(np.int64))
-        if len(common):
+        in_common = float(rx.loc[rx["tb"].isin(common), "n"].sum()) / max(float(rx["n"].sum()), 1.0)
+        # the knowledge is a sample of the very records released (the same period) when it shares the
+        # release's bins: then the exact keys, thinned; otherwise (another period) the profile
+        if self.a.self_sample is not None:
+            self.count_mode = "sample"
+        elif len(common) and in_common >= 0.9:
+            self.count_mode = "contain"
+        else:
+            self.count_mode = "next"
+        if self.count_mode == "next":
+            terms = [pc.place_slot(Rps, Kps, P, S)]
+            kv = pc.kind_volume(Rk, Kk)
+            if kv is not None:
+                terms.append(kv)
+        else:
             kx, rx = kx[kx["tb"].isin(common)], rx[rx["tb"].isin(common)]
-            n_x = len(places) * len(common)
-            spaces.append(pc.space("exact", matrix(rx, R.ids, np.searchsorted(common, rx["tb"].to_numpy(np.int64)), n_x),
-                                   matrix(kx, K.ids, np.searchsorted(common, kx["tb"].to_numpy(np.int64)), n_x)))
-        self.count_info = {s.name: {"keys": int(s.K.shape[1]), "exposure": round(s.rho, 4),
-                                    "dispersion": round(s.phi, 4)} for s in spaces}
-        return spaces
+            n_x = P * len(common)
+            Rx = matrix(rx, R.ids, np.searchsorted(common, rx["tb"].to_numpy(np.int64)), n_x)
+            Kx = matrix(kx, K.ids, np.searchsorted(common, kx["tb"].to_numpy(np.int64)), n_x)
+            th = pc.thinning(Rx, Kx, Kps, Kk, P=P, S=S, slot_of_bin=_slot_np(common * bin_s, S), nk=nk,
+                             contain=self.count_mode == "contain")
+            rate = self.manifest.get("sample_rate")
+            if th.contain and rate is not None and 0 < float(rate) < 1:      # a sampled release drops known records
+                th.log_eps = max(th.log_eps, float(np.log1p(-float(rate))))
+            terms = [th]
+            if self.count_mode == "sample":
+                # the one-to-one decision of a self-sample: the two disjoint parts' counts at each key as
+                # two draws of one rate under the population's gamma prior there (a symmetric pair
+                # likelihood ratio; ranking by the profile's prediction names more people first, this
+                # more people one to one)
+                Ka = matrix(kp, K.ids, kp["slot"].to_numpy(np.int64), n_p, "a")
+                terms += [pc.JointOnly("pair-periodic", pc.space("periodic", Rp, Kp, halves=(Ka, Kp - Ka))),
+                          pc.JointOnly("pair-exact", pc.space("exact", Rx, Kx))]
+        self.count_info = {"mode": self.count_mode, "terms": [t.name for t in terms], "places": int(P),
+                           "slots": int(S), "kinds": int(nk), "bins": int(len(common)) if self.count_mode != "next" else 0}
+        if self.count_mode != "next":
+            self.count_info.update(sampling_rate=round(th.f, 4), log_eps=round(th.log_eps, 4) if th.contain else None)
+        return terms
 
     def _grid_sql(self, lat: str, lon: str, km: float) -> str:
         lat0 = np.radians(self.lat0)
@@ -643,11 +682,12 @@ class _Run:
         k = self.a.top_k
         k_assign = int(np.clip(ASSIGN_PAIRS // max(len(R.ids), 1), k, ASSIGN_K))
         self.count_info = None
+        long_j = None
         if self.coarse():
             from . import profile_counts as pc
 
-            long_c, long_s = pc.top(self.count_spaces(K, R), len(R.ids), len(K.ids), keep=k_assign,
-                                    rerank=max(RERANK, k_assign))
+            long_c, long_s, long_j = pc.top(self.count_spaces(K, R), len(R.ids), len(K.ids), keep=k_assign,
+                                            rerank=max(RERANK, k_assign), joint=True)
         else:
             W = model.weights(K, dense=K.ps.shape[1] <= 1024 and K.ps.shape[0] * R.ps.shape[0] <= 4e10)
             long_c, long_s = model.top(R, K, W, k=k_assign, cooc=self.cooc(K, R))
@@ -656,7 +696,8 @@ class _Run:
         self.ranking = model.Ranking(targets=tinfo["ukey"].astype(str).to_numpy(), candidates=K.ids.astype(str),
                                      cands=cands, scores=scores, truth=truth_row)
         groups = self.groups(tinfo)
-        matched = model.assign(long_c, long_s, len(K.ids), groups)
+        # one-to-one on the joint likelihood where the model has one (knowledge sampled from the release)
+        matched = model.assign(long_c, long_s if long_j is None else long_j, len(K.ids), groups)
         hit1 = cands[:, 0] == truth_row
         hit5 = (cands[:, :5] == truth_row[:, None]).any(axis=1)
         hita = matched == truth_row

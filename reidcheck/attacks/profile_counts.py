@@ -86,6 +86,17 @@ class CountSpace:
 
     def exact(self, t: np.ndarray, c: np.ndarray) -> np.ndarray:
         """The exact score of each pair (target row ``t[i]``, candidate row ``c[i]``)."""
+        return self.pair(t, c) + self.absence()[c]
+
+    # -- the term interface of ``top`` -------------------------------------------------------------
+    def cand(self) -> np.ndarray:
+        return self.absence()
+
+    def bound(self):
+        return self.R, self.linear().T.tocsr()
+
+    def pair(self, t: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """The shared-key part of the exact score (the score less the candidate's absence term)."""
         if not len(t):
             return np.zeros(0)
         Rt = self.R[t]
@@ -99,8 +110,7 @@ class CountSpace:
         a = self.a[nn.indices]
         n, k = nn.data, cc.data
         g = gammaln(n + a + k) - gammaln(a + k) - gammaln(n + a) + gammaln(a)
-        shared = np.bincount(np.repeat(np.arange(len(t)), np.diff(nn.indptr)), weights=g, minlength=len(t))
-        return shared / self.phi + self.absence()[c]
+        return np.bincount(np.repeat(np.arange(len(t)), np.diff(nn.indptr)), weights=g, minlength=len(t)) / self.phi
 
 
 def space(name: str, R: sp.csr_matrix, K: sp.csr_matrix, *, halves: tuple | None = None) -> CountSpace:
@@ -134,37 +144,383 @@ def dispersion(first: sp.csr_matrix, second: sp.csr_matrix) -> float:
     return max(1.0, float(d.multiply(d).sum()) / den)
 
 
-def top(spaces: list[CountSpace], n_targets: int, n_candidates: int, *, keep: int, rerank: int,
-        dense_cells: int = 40_000_000, pairs: int = 100_000) -> tuple[np.ndarray, np.ndarray]:
-    """Each target's ``keep`` best candidates under the summed count scores of ``spaces``:
-    (candidate rows, exact scores), best first (−1 / −inf padded). The bilinear bound ranks every
-    pair; the best ``rerank`` (≥ keep) of each target are rescored exactly, ``pairs`` at a time."""
+# -- the profile terms ----------------------------------------------------------------------------
+#: Hyper-parameters of the profile terms (the outside reference attacker's, tuned on one synthetic
+#: population and checked on another; benchmarks/outside_profile.py): smoothing of a person's place
+#: towards the population (``alpha``) and of a person's place × slot towards the person's place
+#: (``beta``), the tempering of the place multinomial (``kappa`` records), the discount of a known
+#: volume (``eta``), the smoothing of a person's kind mix (``delta``), the gamma shape of a key's
+#: count around the profile's prediction (``phi``) and the log-probability that a record the
+#: adversary knows is missing from the person's released records (``log_eps``; 0 in an exact
+#: release, kept finite for robustness).
+PARAMS = {"alpha": 2.0, "beta": 4.0, "kappa": 10.0, "eta": 1.0, "delta": 4.0, "phi": 2.0, "log_eps": -12.0}
+
+
+def place_slot_profile(Kps: np.ndarray, P: int, S: int, alpha: float = PARAMS["alpha"],
+                       beta: float = PARAMS["beta"]) -> np.ndarray:
+    """Candidates × (place × slot) shares ``q_i(p, s)``, smoothed hierarchically: a person's place
+    towards the population's, a person's place × slot towards the person's place times the
+    population's slot mix at that place (``Kps``: known records, candidates × P·S, slot fastest)."""
+    Kps = np.asarray(Kps, dtype=np.float64)
+    C = Kps.shape[0]
+    tot = Kps.sum(axis=1, keepdims=True)
+    pop = Kps.sum(axis=0) + 1e-9
+    pi_ps = (pop / pop.sum()).reshape(P, S)
+    pi_p = pi_ps.sum(axis=1)
+    pi_s_p = (pi_ps / pi_p[:, None]).ravel()
+    q_p = (Kps.reshape(C, P, S).sum(axis=2) + alpha * pi_p) / (tot + alpha)
+    return (Kps + beta * np.repeat(q_p, S, axis=1) * pi_s_p[None, :]) / (tot + beta)
+
+
+@dataclass
+class PlaceSlot:
+    """The target's records over (place, slot) as a multinomial draw from the candidate's smoothed
+    profile ``q`` (candidates × keys), tempered per target by ``w_t = 1 / (1 + N_t / κ)``: bursty
+    records carry about κ records' worth of place evidence (a Dirichlet-multinomial of concentration
+    κ). ``R``: targets × keys record counts. Bilinear: its bound is exact."""
+
+    name: str
+    R: sp.csr_matrix
+    logq: np.ndarray
+    w: np.ndarray
+
+    def cand(self) -> np.ndarray:
+        return np.zeros(self.logq.shape[0])
+
+    def bound(self):
+        return sp.diags(self.w) @ self.R, np.ascontiguousarray(self.logq.T)
+
+    def pair(self, t: np.ndarray, c: np.ndarray) -> np.ndarray:
+        if not len(t):
+            return np.zeros(0)
+        Rt = self.R[t].tocsr()
+        rows = np.repeat(np.arange(len(t)), np.diff(Rt.indptr))
+        v = Rt.data * self.logq[c[rows], Rt.indices]
+        return np.bincount(rows, v, minlength=len(t)) * self.w[t]
+
+
+def place_slot(R: sp.csr_matrix, Kps: np.ndarray, P: int, S: int, kappa: float = PARAMS["kappa"]) -> PlaceSlot:
+    R = sp.csr_matrix(R)
+    n_t = np.asarray(R.sum(axis=1)).ravel()
+    w = 1.0 / (1.0 + n_t / kappa) if kappa > 0 else np.ones_like(n_t)
+    return PlaceSlot("place-slot", R, np.log(place_slot_profile(Kps, P, S)), w)
+
+
+def _nb_moments(c: np.ndarray) -> tuple[float, float]:
+    """Gamma (shape, rate) of a rate whose Poisson counts are ``c``, by moments."""
+    m, v = float(c.mean()), float(c.var())
+    b = m / max(v - m, 1e-6 * m + 1e-9)
+    return max(m * b, 1e-3), max(b, 1e-9)
+
+
+def _low_rank(M: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
+    """(U·s, V) of the best rank-``rank`` approximation of M (rows × cols): M ≈ (U·s) @ V."""
+    U, sv, Vt = np.linalg.svd(M, full_matrices=False)
+    r = min(rank, len(sv))
+    return U[:, :r] * sv[:r], Vt[:r]
+
+
+@dataclass
+class KindVolume:
+    """Volume and mix of record kinds: a person's rate of kind-k records ~ Gamma(a_k, b_k) (moments of
+    the candidates' counts), posterior Gamma(a_k + η c, b_k + η) after ``c`` known records; the target
+    window holds ρ_k = released / known kind-k records times the knowledge's exposure, so its count
+    n ~ NB(a_k + η c, p_k), p_k = (b_k + η) / (b_k + η + ρ_k). ``n``: targets × kinds, ``c``:
+    candidates × kinds."""
+
+    name: str
+    n: np.ndarray
+    c: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    rho: np.ndarray
+    eta: float = PARAMS["eta"]
+    rank: int = 6
+
+    def __post_init__(self):
+        self.r = self.a[None, :] + self.eta * self.c
+        self.lp = np.log((self.b + self.eta) / (self.b + self.eta + self.rho))
+        self.l1p = np.log(self.rho / (self.b + self.eta + self.rho))
+
+    def cand(self) -> np.ndarray:
+        return self.r @ self.lp
+
+    def pair(self, t: np.ndarray, c: np.ndarray) -> np.ndarray:
+        n, r = self.n[t], self.r[c]
+        return (gammaln(n + r) - gammaln(r) + n * self.l1p[None, :]).sum(axis=1)
+
+    def bound(self):
+        """lnΓ(n + r) − lnΓ(r) + n·log(1 − p) per kind, approximated by its best rank-6 factorization
+        over the distinct target counts × distinct candidate rates (a preselection only: the
+        candidates kept are rescored by ``pair``)."""
+        fr, fc = [], []
+        for k in range(self.n.shape[1]):
+            nu, ni = np.unique(self.n[:, k], return_inverse=True)
+            ru, ri = np.unique(self.r[:, k], return_inverse=True)
+            if len(ru) > 1500:                      # levels: nearest of 1,500 quantiles of the rates
+                lv = np.unique(np.quantile(ru, np.linspace(0, 1, 1500)))
+                ri = np.clip(np.searchsorted(lv, self.r[:, k]), 0, len(lv) - 1)
+                ru = lv
+            if len(nu) > 1500:
+                lv = np.unique(np.quantile(nu, np.linspace(0, 1, 1500)))
+                ni = np.clip(np.searchsorted(lv, self.n[:, k]), 0, len(lv) - 1)
+                nu = lv
+            M = gammaln(nu[:, None] + ru[None, :]) - gammaln(ru)[None, :]
+            us, v = _low_rank(M, self.rank)
+            fr.append(us[ni])
+            fc.append(v[:, ri])
+        lin = self.n @ self.l1p
+        fr.append(lin[:, None])
+        fc.append(np.ones((1, self.c.shape[0])))
+        return sp.csr_matrix(np.hstack(fr)), np.ascontiguousarray(np.vstack(fc))
+
+
+def kind_volume(n: np.ndarray, c: np.ndarray) -> KindVolume | None:
+    """The kind-volume term over the kinds both sides hold (None: no such kind)."""
+    n, c = np.asarray(n, dtype=np.float64), np.asarray(c, dtype=np.float64)
+    keep = (c.sum(axis=0) > 0) & (n.sum(axis=0) > 0)
+    if not keep.any():
+        return None
+    n, c = n[:, keep], c[:, keep]
+    ab = [_nb_moments(c[:, k]) for k in range(c.shape[1])]
+    a = np.array([x[0] for x in ab])
+    b = np.array([x[1] for x in ab])
+    rho = n.sum(axis=0) / c.sum(axis=0)
+    return KindVolume("kind-volume", n, c, a, b, rho)
+
+
+@dataclass
+class Thinning:
+    """Exact keys (place × time bin × kind) when the adversary's knowledge is a sample of the very
+    records released (the same period). A person's true count at key x is Poisson(λ), λ ~ Gamma(φ,
+    φ / λ0) around her profile's prediction ``λ0 = U[i, (p, s(b), k)] · e_b`` (records known,
+    smoothed place × slot and kind shares, the share of the slot's records in bin b, divided by the
+    sampling rate f); the known count c is a Binomial(f) thinning of it, so the unknown part is
+    NB(φ + c, P), 1 − P = (1 − f) λ0 / (φ + λ0). ``contain``: the target holds the known records too
+    (knowledge drawn from the released records: n = c + unknown, and a known record the target lacks
+    costs ``log_eps``); otherwise the target is the unknown part (a self-sample). Scores are
+    log-likelihood ratios against a person known at no key, up to terms of the target alone."""
+
+    name: str
+    R: sp.csr_matrix            # targets × nx
+    K: sp.csr_matrix            # candidates × nx
+    U: np.ndarray               # candidates × (P·S·nk)
+    e: np.ndarray               # nb
+    slot_of_bin: np.ndarray     # nb
+    S: int
+    nb: int
+    nk: int
+    f: float
+    contain: bool
+    phi: float = PARAMS["phi"]
+    log_eps: float = PARAMS["log_eps"]
+
+    def _psk(self, x: np.ndarray) -> np.ndarray:
+        k = x % self.nk
+        pb = x // self.nk
+        b, p = pb % self.nb, pb // self.nb
+        return (p * self.S + self.slot_of_bin[b]) * self.nk + k
+
+    def _lam(self, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return np.maximum(self.U[rows, self._psk(x)] * self.e[(x // self.nk) % self.nb], 1e-12)
+
+    def _logP(self, lam):
+        return np.log((self.phi + self.f * lam) / (self.phi + lam))
+
+    def _log1mP(self, lam):
+        return np.log((1.0 - self.f) * lam / (self.phi + lam))
+
+    def cand(self) -> np.ndarray:
+        C, nx = self.K.shape
+        out = np.zeros(C)
+        x = np.arange(nx)
+        psk, eb = self._psk(x), self.e[(x // self.nk) % self.nb]
+        step = max(1, 20_000_000 // max(nx, 1))
+        for c0 in range(0, C, step):
+            lam = np.maximum(self.U[c0:c0 + step][:, psk] * eb[None, :], 1e-12)
+            out[c0:c0 + step] = self.phi * self._logP(lam).sum(axis=1)
+        K = self.K.tocsr()
+        rows = np.repeat(np.arange(C), np.diff(K.indptr))
+        v = K.data * (self._logP(self._lam(rows, K.indices)) + (self.log_eps if self.contain else 0.0))
+        return out + np.bincount(rows, v, minlength=C)
+
+    def _shared(self, t, c):
+        Rt, Kc = self.R[t], self.K[c]
+        Rt.sort_indices()
+        Kc.sort_indices()
+        nn = Rt.multiply(Kc > 0).tocsr()
+        cc = Kc.multiply(Rt > 0).tocsr()
+        nn.sort_indices()
+        cc.sort_indices()
+        rows = np.repeat(np.arange(len(t)), np.diff(nn.indptr))
+        return rows, nn.indices, nn.data, cc.data
+
+    def pair(self, t: np.ndarray, c: np.ndarray) -> np.ndarray:
+        if not len(t):
+            return np.zeros(0)
+        Rt = self.R[t].tocsr()
+        rows = np.repeat(np.arange(len(t)), np.diff(Rt.indptr))
+        out = np.bincount(rows, Rt.data * self._log1mP(self._lam(c[rows], Rt.indices)), minlength=len(t))
+        rows, x, n, k = self._shared(t, c)
+        ph = self.phi
+        if self.contain:
+            u = np.minimum(n, k)
+            g = (gammaln(np.maximum(n, k) + ph) - gammaln(k + ph) - gammaln(n + ph) + gammaln(ph)
+                 - u * self._log1mP(self._lam(c[rows], x)) + gammaln(n + 1) - gammaln(n - u + 1) - u * self.log_eps)
+        else:
+            g = gammaln(n + ph + k) - gammaln(n + ph) - gammaln(ph + k) + gammaln(ph)
+        return out + np.bincount(rows, g, minlength=len(t))
+
+    @property
+    def has_joint(self) -> bool:
+        return self.contain
+
+    def joint_cand(self) -> np.ndarray:
+        """The one-to-one value of a candidate (contain): log P(her known records | a target lacking
+        them all) less terms of the target alone — each known record costs ``log_eps``."""
+        return np.asarray(self.K.sum(axis=1)).ravel() * self.log_eps
+
+    def joint_pair(self, t: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """log Binomial(c | n, f) on the shared keys, less terms of the target alone or the candidate
+        alone: the exact likelihood that the candidate's known records are a sample of the target's."""
+        if not len(t):
+            return np.zeros(0)
+        rows, _, n, k = self._shared(t, c)
+        u = np.minimum(n, k)
+        g = gammaln(n + 1) - gammaln(n - u + 1) - u * self.log_eps
+        return np.bincount(rows, g, minlength=len(t))
+
+    def bound(self):
+        """The profile part with each bin's share replaced by its slot's mean share (one product over
+        place × slot × kind), plus the known keys the target shows (each record at them given back
+        its ``log_eps``, or the count-consistency's linear bound for a disjoint target)."""
+        nx = self.K.shape[1]
+        x = np.arange(nx)
+        psk = self._psk(x)
+        A = sp.csr_matrix((np.ones(nx), (x, psk)), shape=(nx, self.U.shape[1]))
+        Rpsk = (self.R @ A).tocsr()
+        m = np.bincount(self.slot_of_bin, self.e, minlength=self.S) / np.maximum(
+            np.bincount(self.slot_of_bin, minlength=self.S), 1)
+        s_of = (np.arange(self.U.shape[1]) // self.nk) % self.S
+        lam = np.maximum(self.U * m[s_of][None, :], 1e-12)
+        G = self._log1mP(lam)
+        # shared keys: c·log(n + 1) bounds lnΓ(n + 1) − lnΓ(n − c + 1) (contain; c·log(n + φ) bounds the
+        # disjoint lnΓ(n + φ + c) − lnΓ(n + φ)); the rest of a shared key's term is the candidate's
+        K = self.K.tocsr()
+        rows = np.repeat(np.arange(K.shape[0]), np.diff(K.indptr))
+        c = K.data
+        ph = self.phi
+        if self.contain:
+            w2 = (gammaln(ph) - gammaln(c + ph) - c * (self._log1mP(self._lam(rows, K.indices)) + self.log_eps))
+            r1 = np.log(self.R.data + 1.0)
+        else:
+            w2 = gammaln(ph) - gammaln(c + ph)
+            r1 = np.log(self.R.data + ph)
+        R = self.R.tocsr()
+        R1 = sp.csr_matrix((r1, R.indices, R.indptr), shape=R.shape)
+        R2 = sp.csr_matrix((np.ones(len(R.data)), R.indices, R.indptr), shape=R.shape)
+        W2 = sp.csr_matrix((w2, K.indices, K.indptr), shape=K.shape)
+        return sp.hstack([Rpsk, R1, R2], format="csr"), (np.ascontiguousarray(G.T), K.T.tocsr(), W2.T.tocsr())
+
+
+@dataclass
+class JointOnly:
+    """A term that informs the one-to-one decision only (its ranking part is 0): ``term``'s score is
+    the decision's value of a pair."""
+
+    name: str
+    term: object
+    has_joint = True
+
+    def cand(self) -> np.ndarray:
+        return np.zeros(self.term.K.shape[0])
+
+    def bound(self):
+        return sp.csr_matrix((self.term.R.shape[0], 0)), np.zeros((0, self.term.K.shape[0]))
+
+    def pair(self, t: np.ndarray, c: np.ndarray) -> np.ndarray:
+        return np.zeros(len(t))
+
+    def joint_cand(self) -> np.ndarray:
+        return self.term.cand()
+
+    def joint_pair(self, t: np.ndarray, c: np.ndarray) -> np.ndarray:
+        return self.term.pair(t, c)
+
+
+def thinning(R: sp.csr_matrix, K: sp.csr_matrix, Kps: np.ndarray, Kk: np.ndarray, *, P: int, S: int,
+             slot_of_bin: np.ndarray, nk: int, contain: bool, delta: float = PARAMS["delta"]) -> Thinning:
+    """The thinning term with its profile fitted to the candidates: ``Kps`` known records per
+    place × slot, ``Kk`` per kind; keys x = (place · nb + bin) · nk + kind."""
+    R, K = sp.csr_matrix(R), sp.csr_matrix(K)
+    nb = len(slot_of_bin)
+    tot_k, tot_r = float(K.sum()), float(R.sum())
+    f = tot_k / tot_r if contain else tot_k / (tot_k + tot_r)
+    f = float(np.clip(f, 1e-3, 0.999))
+    q_ps = place_slot_profile(Kps, P, S)                                  # C × P·S
+    Kk = np.asarray(Kk, dtype=np.float64)
+    tot = Kk.sum(axis=1)
+    pi_k = Kk.sum(axis=0) / max(Kk.sum(), 1e-12)
+    q_k = (Kk + delta * pi_k[None, :]) / (tot[:, None] + delta)
+    U = ((tot / f)[:, None, None] * q_ps[:, :, None] * q_k[:, None, :]).reshape(K.shape[0], P * S * nk)
+    per_bin = np.bincount((K.indices // nk) % nb, K.data, minlength=nb)
+    per_slot = np.bincount(slot_of_bin, per_bin, minlength=S)
+    e = per_bin / np.maximum(per_slot[slot_of_bin], 1e-12)
+    return Thinning("exact", R, K, U, e, np.asarray(slot_of_bin, dtype=np.int64), S, nb, nk, f, contain)
+
+
+def top(terms: list, n_targets: int, n_candidates: int, *, keep: int, rerank: int,
+        dense_cells: int = 40_000_000, pairs: int = 100_000, joint: bool = False):
+    """Each target's ``keep`` best candidates under the summed scores of ``terms`` (``CountSpace``,
+    ``PlaceSlot``, ``KindVolume``, ``Thinning``: each a candidate part ``cand()``, a bilinear bound
+    ``bound()`` = (targets × F features, F × candidates weights) and an exact pair part ``pair(t,
+    c)``): (candidate rows, exact scores), best first (−1 / −inf padded). The bound ranks every pair;
+    the best ``rerank`` (≥ keep) of each target are rescored exactly, ``pairs`` at a time. With
+    ``joint``: also the one-to-one values of the listed pairs (the terms' ``joint_pair`` +
+    ``joint_cand`` where a term defines them, else None)."""
     rerank = max(keep, min(rerank, n_candidates))
     keep = min(keep, n_candidates)
     out_c = np.full((n_targets, keep), -1, dtype=np.int64)
     out_v = np.full((n_targets, keep), -np.inf)
+    jterms = [t for t in terms if getattr(t, "has_joint", False)] if joint else []
+    out_j = np.full((n_targets, keep), -np.inf) if jterms else None
     if n_targets == 0 or n_candidates == 0:
-        return out_c, out_v
-    absence = sum(s.absence() for s in spaces)
-    Wt = sp.hstack([s.linear() for s in spaces], format="csr").T.tocsr()       # keys × candidates
-    Rall = sp.hstack([s.R for s in spaces], format="csr")
-    dense = Wt.shape[0] * n_candidates <= dense_cells
-    Wd = np.asarray(Wt.todense(), dtype=np.float64) if dense else None
+        return (out_c, out_v, out_j) if joint else (out_c, out_v)
+    cand = sum(t.cand() for t in terms)
+    jcand = sum(t.joint_cand() for t in jterms) if jterms else None
+    parts = []                              # (targets × F csr, F × C weights: dense ndarray or csr)
+    for t in terms:
+        Rf, W = t.bound()
+        Ws = W if isinstance(W, tuple) else (W,)
+        Rf = sp.csr_matrix(Rf)
+        off = 0
+        for w in Ws:
+            F = w.shape[0]
+            r = Rf[:, off:off + F].tocsr()
+            off += F
+            if F == 0:
+                continue
+            if sp.issparse(w) and F * n_candidates <= dense_cells:
+                w = np.asarray(w.todense(), dtype=np.float64)
+            parts.append((r, w))
     block = max(1, min(pairs // rerank, 20_000_000 // n_candidates))     # pairs rescored, scores held
     for a0 in range(0, n_targets, block):
         z = min(n_targets, a0 + block)
-        if dense:
-            s = np.asarray(Rall[a0:z] @ Wd) + absence[None, :]
-        else:
-            s = (Rall[a0:z] @ Wt).toarray() + absence[None, :]
+        s = np.repeat(cand[None, :], z - a0, axis=0)
+        for r, w in parts:
+            prod = r[a0:z] @ w
+            s += prod.toarray() if sp.issparse(prod) else np.asarray(prod)
         if rerank < n_candidates:
             idx = np.argpartition(-s, rerank - 1, axis=1)[:, :rerank]
         else:
             idx = np.tile(np.arange(n_candidates), (z - a0, 1))
         t = np.repeat(np.arange(a0, z), idx.shape[1])
         c = idx.ravel()
-        v = sum(sp_.exact(t, c) for sp_ in spaces).reshape(idx.shape)
+        v = (sum(term.pair(t, c) for term in terms) + cand[c]).reshape(idx.shape)
         o = np.argsort(-v, axis=1, kind="stable")[:, :keep]
         out_c[a0:z] = np.take_along_axis(idx, o, axis=1)
         out_v[a0:z] = np.take_along_axis(v, o, axis=1)
-    return out_c, out_v
+        if jterms:
+            jv = (sum(term.joint_pair(t, c) for term in jterms) + jcand[c]).reshape(idx.shape)
+            out_j[a0:z] = np.take_along_axis(jv, o, axis=1)
+    return (out_c, out_v, out_j) if joint else (out_c, out_v)

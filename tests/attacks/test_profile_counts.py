@@ -257,10 +257,6 @@ def test_shuffled_pseudonyms_are_linked_no_better_than_chance_and_real_ones_far_
     assert real.correct_rate["ci"][0] > 50 * real.baseline_rate and real.correct_rate["value"] > 0.2
 
 
-@pytest.mark.xfail(strict=True, reason="library bug: the self_sample split (hash_sql of the record's rank `seq` "
-                   "within its (pseudonym, time, place)) is far more even than a Bernoulli sample, so the known "
-                   "share's volume predicts the unknown share's (known/unknown totals correlate ~0.6 on "
-                   "shuffled pseudonyms) and a shuffled release is linked at ~2-3x the chance rate")
 def test_the_self_sample_split_is_as_dispersed_as_a_random_sample(shuffled):
     """Known records of a pseudonym with N records: K ~ Binomial(N, 0.3) under a seeded random
     sample, so Σ (K − 0.3 N)² / Σ 0.21 N is about 1 (sd ≈ 0.07 over ~400 pseudonyms)."""
