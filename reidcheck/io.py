@@ -9,6 +9,7 @@ with normalized columns:
 * ``lat``, ``lon`` DOUBLE or NULL — coordinates, when the input has them,
 * ``ukey`` STRING — the user column as text (to join a truth map on the released pseudonym),
 * ``kind`` STRING or NULL — the record's ``event_type/direction`` when the table has those columns,
+* ``dur`` DOUBLE or NULL — the record's duration in seconds (``duration_s``) when the table has it,
 
 and returns a ``TrajectoryInput`` describing it (and, when known, a table of place coordinates and
 administrative areas for spatial generalization). Errors name the file, the column and, where
@@ -30,6 +31,8 @@ from .redact import check_header, column_list, headerless, scrub
 ROLES = ("user", "time", "place", "lat", "lon")
 #: Columns whose values make a record's *kind* (``kind`` = their values joined by '/'), when present.
 KIND_COLS = ("event_type", "direction")
+#: The column of a record's duration in seconds (calls, data sessions), when present.
+DUR_COL = "duration_s"
 
 #: Presets for known public formats (headerless files).
 PRESETS = {
@@ -393,9 +396,10 @@ def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, tab
     kinds = [c for c in KIND_COLS if c in cols]
     kind = ("CONCAT(" + ", '/', ".join(f"CAST({engine.quote(c)} AS STRING)" for c in kinds) + ")"
             if kinds else "CAST(NULL AS STRING)")
+    dur = f"TRY_CAST({engine.quote(DUR_COL)} AS DOUBLE)" if DUR_COL in cols else "CAST(NULL AS DOUBLE)"
     engine.register(relation, materialize=False, source=f"""
         SELECT {uid} AS uid, {t} AS t, {place} AS place, {lat} AS lat, {lon} AS lon,
-               CAST({engine.quote(mapping.user)} AS STRING) AS ukey, {kind} AS kind,
+               CAST({engine.quote(mapping.user)} AS STRING) AS ukey, {kind} AS kind, {dur} AS dur,
                {engine.quote(mapping.user)} IS NULL AS bad_user, {engine.quote(mapping.time)} IS NULL AS null_time
         FROM {reader}""")
     try:
@@ -420,7 +424,7 @@ def load_trajectories(engine, path, mapping: Mapping | str | None = None, *, tab
     if offset is None:
         offset = float(manifest.get("params", {}).get("utc_offset_h", 5.0 if manifest else 0.0))
     meta = {"file": str(file), "rows": int(engine.query(f"SELECT COUNT(*) AS n FROM {relation}")["n"][0]),
-            "manifest": manifest, "kinds": kinds}
+            "manifest": manifest, "kinds": kinds, "durations": DUR_COL in cols}
     return TrajectoryInput(source=str(file), has_place=mapping.place is not None,
                            has_coords=mapping.lat is not None or places is not None,
                            places=places, utc_offset_h=offset, meta=meta, relation=relation)

@@ -136,9 +136,10 @@ def _text(values):
     return pa.array(np.asarray(uniques, dtype=object).astype(str)).take(pa.array(codes))
 
 
-def _events_table(uid, ukey, t, place, lat, lon, kind):
+def _events_table(uid, ukey, t, place, lat, lon, kind, dur=None):
     """The events relation ``io.load_trajectories`` would register (uid, t, place, lat, lon, ukey,
-    kind), built from in-memory columns (epoch seconds; ``kind`` = ``event_type/direction`` or None)."""
+    kind, dur), built from in-memory columns (epoch seconds; ``kind`` = ``event_type/direction`` or
+    None; ``dur`` = the duration in seconds or None)."""
     import pyarrow as pa
 
     n = len(uid)
@@ -146,7 +147,13 @@ def _events_table(uid, ukey, t, place, lat, lon, kind):
         "uid": pa.array(np.asarray(uid, dtype=np.int64)), "t": pa.array(np.asarray(t, dtype=np.int64)),
         "place": pa.nulls(n, pa.int64()) if place is None else pa.array(np.asarray(place, dtype=np.int64)),
         "lat": pa.array(np.asarray(lat, float)), "lon": pa.array(np.asarray(lon, float)),
-        "ukey": _text(ukey), "kind": pa.nulls(n, pa.string()) if kind is None else _text(kind)})
+        "ukey": _text(ukey), "kind": pa.nulls(n, pa.string()) if kind is None else _text(kind),
+        "dur": pa.nulls(n, pa.float64()) if dur is None else pa.array(np.asarray(dur, dtype=np.float64))})
+
+
+def _durations(ev: pd.DataFrame):
+    """Each event's ``duration_s`` as float seconds (None without that column)."""
+    return ev["duration_s"].to_numpy(np.float64) if "duration_s" in ev.columns else None
 
 
 def _kinds(ev: pd.DataFrame):
@@ -174,9 +181,10 @@ def release_profile(engine, orig: Release, rel: Release, pub: Published, *, scen
     o, ev = orig.events, rel.events
     noisy = rel.places is None
     engine.register("__pk_events", _events_table(o["subscriber_id"], o["subscriber_id"], o["timestamp"], o["place"],
-                                                 o["lat"], o["lon"], _kinds(o)))
+                                                 o["lat"], o["lon"], _kinds(o), _durations(o)))
     engine.register("__pr_events", _events_table(pub.pid_codes, pub.pid_names[pub.pid_codes], ev["timestamp"],
-                                                 None if noisy else ev["place"], ev["lat"], ev["lon"], _kinds(ev)))
+                                                 None if noisy else ev["place"], ev["lat"], ev["lon"], _kinds(ev),
+                                                 _durations(ev)))
     know = TrajectoryInput(source="original population", has_place=True, has_coords=True, places=orig.places,
                            utc_offset_h=orig.utc_offset_h, relation="__pk_events")
     release = TrajectoryInput(source="release", has_place=not noisy, has_coords=True, places=rel.places,

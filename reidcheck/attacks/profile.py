@@ -220,6 +220,8 @@ class _Run:
         self.use_kinds = ("kind" in rc and "kind" in kc and self.rel.meta.get("kinds", True) != []
                           and (self.know is None or self.know.meta.get("kinds", True) != []))
         kind = "kind" if self.use_kinds else "CAST(NULL AS STRING)"
+        # durations (calls, data sessions) count when both sides have them, like kinds
+        self.use_durs = self.use_kinds and "dur" in rc and "dur" in kc
         self.noisy_release = not self.rel.has_place
         if not self.bin_s and not self.noisy_release:
             self.bin_s = self._infer_bin(rel_src)
@@ -240,6 +242,7 @@ class _Run:
                 join, loc = "LEFT JOIN __pf_rmap rm ON rm.place = e.place", "rm.loc"
             return (f"SELECT e.uid AS uid, e.ukey AS ukey, e.t AS t, {loc} AS loc, e.lat AS lat, e.lon AS lon, "
                     f"{kind.replace('kind', 'e.kind') if self.use_kinds else kind} AS kind, "
+                    f"{'e.dur' if self.use_durs else 'CAST(NULL AS DOUBLE)'} AS dur, "
                     f"{self._day('e.t')} - {day0} AS day FROM {src} e {join}")
         if a.self_split is not None:
             self.reg("__pf_all", base(rel_src, loc_r))
@@ -270,7 +273,7 @@ class _Run:
             self.reg("__pf_draw", f"SELECT x.*, ({h}) % 1000000 < {int(a.self_sample * 1_000_000)} AS known FROM ("
                                   "SELECT a.*, ROW_NUMBER() OVER (PARTITION BY uid, t, loc ORDER BY kind) AS seq "
                                   "FROM __pf_all a) x")
-            cols = "uid, ukey, t, loc, lat, lon, kind, day"
+            cols = "uid, ukey, t, loc, lat, lon, kind, dur, day"
             self.reg("__pf_know", f"SELECT {cols} FROM __pf_draw WHERE known")
             self.reg("__pf_rel", f"SELECT {cols} FROM __pf_draw WHERE NOT known")
             span = self.q("SELECT MIN(day) AS a, MAX(day) AS b FROM __pf_all").iloc[0]
@@ -352,6 +355,7 @@ class _Run:
             return m
 
         P, nk = len(places), len(kinds)
+        self._K_ids, self._R_ids = K.ids, R.ids
         n_p = P * S
         Kp = matrix(kp, K.ids, kp["slot"].to_numpy(np.int64), n_p)
         Rp = matrix(rp, R.ids, rp["slot"].to_numpy(np.int64), n_p)
@@ -370,6 +374,7 @@ class _Run:
             self.count_mode = "contain"
         else:
             self.count_mode = "next"
+        dur, dur_types = self._durations(kind, kinds)
         if self.count_mode == "next":
             terms = [pc.place_slot(Rps, Kps, P, S)]
             kv = pc.kind_volume(Rk, Kk)
@@ -386,6 +391,11 @@ class _Run:
             if th.contain and rate is not None and 0 < float(rate) < 1:      # a sampled release drops known records
                 th.log_eps = max(th.log_eps, float(np.log1p(-float(rate))))
             terms = [th]
+            if th.contain and dur is not None:
+                fine = self._fine_keys(kinds, dur, dur_types, common, bin_s, K, R, th.log_eps)
+                if fine is not None:
+                    th.counted = np.array([str(k).split("/")[0] not in dur_types for k in kinds])
+                    terms.append(fine)
             if self.count_mode == "sample":
                 # the one-to-one decision of a self-sample: the two disjoint parts' counts at each key as
                 # two draws of one rate under the population's gamma prior there (a symmetric pair
@@ -394,11 +404,78 @@ class _Run:
                 Ka = matrix(kp, K.ids, kp["slot"].to_numpy(np.int64), n_p, "a")
                 terms += [pc.JointOnly("pair-periodic", pc.space("periodic", Rp, Kp, halves=(Ka, Kp - Ka))),
                           pc.JointOnly("pair-exact", pc.space("exact", Rx, Kx))]
+        if dur is not None:
+            terms.append(dur)
         self.count_info = {"mode": self.count_mode, "terms": [t.name for t in terms], "places": int(P),
                            "slots": int(S), "kinds": int(nk), "bins": int(len(common)) if self.count_mode != "next" else 0}
         if self.count_mode != "next":
             self.count_info.update(sampling_rate=round(th.f, 4), log_eps=round(th.log_eps, 4) if th.contain else None)
         return terms
+
+    def _durations(self, kind: str, kinds: np.ndarray):
+        """The duration term (``profile_counts.Durations``) over the event types of ``kinds`` whose
+        durations vary, from per-(person, type) sums of log-durations on both sides; (None, []) when a
+        side has no durations."""
+        from . import profile_counts as pc
+
+        if not self.use_durs:
+            return None, []
+        types = sorted({str(k).split("/")[0] for k in kinds})
+
+        def stats(rel: str, ids: np.ndarray):
+            d = self.q(f"""SELECT uid, kind, COUNT(*) AS n, SUM(LN(dur)) AS s1, SUM(LN(dur) * LN(dur)) AS s2 FROM (
+                             SELECT uid, {kind} AS kind, dur FROM {rel} WHERE loc IS NOT NULL AND dur > 0) x
+                           GROUP BY uid, kind""")
+            out = [np.zeros((len(ids), len(types))) for _ in range(3)]
+            if len(d):
+                r = np.searchsorted(ids, d["uid"].to_numpy(np.int64))
+                e = np.searchsorted(types, d["kind"].astype(str).str.split("/").str[0].to_numpy())
+                ok = (r < len(ids)) & (ids[np.minimum(r, len(ids) - 1)] == d["uid"].to_numpy(np.int64))
+                for arr, col in zip(out, ("n", "s1", "s2")):
+                    np.add.at(arr, (r[ok], e[ok]), d[col].to_numpy(float)[ok])
+            return out
+
+        kn, ks1, ks2 = stats(self.know_rel, self._K_ids)
+        rn, rs1, _ = stats("__pf_rel", self._R_ids)
+        return pc.durations(kn, ks1, ks2, rn, rs1, types)
+
+    def _fine_keys(self, kinds, dur, dur_types, common, bin_s, K, R, log_eps):
+        """``profile_counts.FineKeys`` over the records of the duration types in the bins both sides
+        hold: keys (place, bin, kind, seconds) of the knowledge, the target's records counted there."""
+        from . import profile_counts as pc
+
+        def recs(rel: str) -> pd.DataFrame:
+            return self.q(f"""SELECT uid, loc, tb, kind, dur, COUNT(*) AS n FROM (
+                                SELECT uid, loc, COALESCE(kind, '-') AS kind, dur,
+                                       CAST(FLOOR((t + {self.off}) / {bin_s}) AS BIGINT) AS tb
+                                FROM {rel} WHERE loc IS NOT NULL AND dur > 0) x
+                              GROUP BY uid, loc, tb, kind, dur""")
+
+        nk, nb, places = len(kinds), len(common), self.place_codes
+
+        def keyed(df: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+            typ = df["kind"].astype(str).str.split("/").str[0]
+            df = df[typ.isin(dur_types).to_numpy() & df["tb"].isin(common).to_numpy()]
+            x = ((np.searchsorted(places, df["loc"].to_numpy(np.int64)) * nb
+                  + np.searchsorted(common, df["tb"].to_numpy(np.int64))) * nk
+                 + np.searchsorted(kinds, df["kind"].astype(str).to_numpy()))
+            return pd.DataFrame({"row": np.searchsorted(ids, df["uid"].to_numpy(np.int64)), "x": x,
+                                 "s": df["dur"].to_numpy(float), "n": df["n"].to_numpy(float),
+                                 "e": np.searchsorted(dur_types, df["kind"].astype(str).str.split("/").str[0].to_numpy())})
+
+        kf, rf = keyed(recs(self.know_rel), K.ids), keyed(recs("__pf_rel"), R.ids)
+        if not len(kf):
+            return None
+        keys = kf[["x", "s", "e"]].drop_duplicates(["x", "s"]).sort_values(["x", "s"], kind="stable", ignore_index=True)
+        keys["y"] = np.arange(len(keys))
+        kf = kf.merge(keys[["x", "s", "y"]], on=["x", "s"])
+        rf = rf.merge(keys[["x", "s", "y"]], on=["x", "s"])
+        F = len(keys)
+        Kf = sp.csr_matrix((kf["n"].to_numpy(), (kf["row"].to_numpy(), kf["y"].to_numpy())), shape=(len(K.ids), F))
+        Rf = sp.csr_matrix((rf["n"].to_numpy(), (rf["row"].to_numpy(), rf["y"].to_numpy())), shape=(len(R.ids), F))
+        Kf.sum_duplicates()
+        Rf.sum_duplicates()
+        return pc.FineKeys("fine", Rf, Kf, keys["e"].to_numpy(np.int64), keys["s"].to_numpy(float), dur, log_eps)
 
     def _grid_sql(self, lat: str, lon: str, km: float) -> str:
         lat0 = np.radians(self.lat0)
@@ -503,8 +580,8 @@ class _Run:
         _, S, d = self.slots()
         know_rel = "__pf_knowm" if getattr(self, "_kmap_join", False) else "__pf_know"
         if know_rel == "__pf_knowm":
-            self.reg("__pf_knowm", "SELECT k.uid, k.ukey, k.t, m.loc AS loc, k.lat, k.lon, k.kind, k.day FROM "
-                                   "(SELECT uid, ukey, t, loc AS place, lat, lon, kind, day FROM __pf_know) k "
+            self.reg("__pf_knowm", "SELECT k.uid, k.ukey, k.t, m.loc AS loc, k.lat, k.lon, k.kind, k.dur, k.day FROM "
+                                   "(SELECT uid, ukey, t, loc AS place, lat, lon, kind, dur, day FROM __pf_know) k "
                                    "JOIN __pf_kmap m ON m.place = k.place")
         self.know_rel = know_rel
         kcnt = self.profile_counts(know_rel)

@@ -314,6 +314,17 @@ class Thinning:
     contain: bool
     phi: float = PARAMS["phi"]
     log_eps: float = PARAMS["log_eps"]
+    #: per kind: whether its records are matched at these keys one by one (containment, log_eps and the
+    #: binomial count); False for kinds whose records are matched with their durations (``FineKeys``)
+    counted: np.ndarray | None = None
+
+    def _cnt(self, x: np.ndarray) -> np.ndarray:
+        """1.0 where key x's kind is matched record by record here (contain), else 0.0."""
+        if not self.contain:
+            return np.zeros(len(x))
+        if self.counted is None:
+            return np.ones(len(x))
+        return self.counted[x % self.nk].astype(float)
 
     def _psk(self, x: np.ndarray) -> np.ndarray:
         k = x % self.nk
@@ -341,7 +352,7 @@ class Thinning:
             out[c0:c0 + step] = self.phi * self._logP(lam).sum(axis=1)
         K = self.K.tocsr()
         rows = np.repeat(np.arange(C), np.diff(K.indptr))
-        v = K.data * (self._logP(self._lam(rows, K.indices)) + (self.log_eps if self.contain else 0.0))
+        v = K.data * (self._logP(self._lam(rows, K.indices)) + self.log_eps * self._cnt(K.indices))
         return out + np.bincount(rows, v, minlength=C)
 
     def _shared(self, t, c):
@@ -366,7 +377,8 @@ class Thinning:
         if self.contain:
             u = np.minimum(n, k)
             g = (gammaln(np.maximum(n, k) + ph) - gammaln(k + ph) - gammaln(n + ph) + gammaln(ph)
-                 - u * self._log1mP(self._lam(c[rows], x)) + gammaln(n + 1) - gammaln(n - u + 1) - u * self.log_eps)
+                 - u * self._log1mP(self._lam(c[rows], x))
+                 + self._cnt(x) * (gammaln(n + 1) - gammaln(n - u + 1) - u * self.log_eps))
         else:
             g = gammaln(n + ph + k) - gammaln(n + ph) - gammaln(ph + k) + gammaln(ph)
         return out + np.bincount(rows, g, minlength=len(t))
@@ -378,16 +390,18 @@ class Thinning:
     def joint_cand(self) -> np.ndarray:
         """The one-to-one value of a candidate (contain): log P(her known records | a target lacking
         them all) less terms of the target alone — each known record costs ``log_eps``."""
-        return np.asarray(self.K.sum(axis=1)).ravel() * self.log_eps
+        K = self.K.tocsr()
+        rows = np.repeat(np.arange(K.shape[0]), np.diff(K.indptr))
+        return np.bincount(rows, K.data * self._cnt(K.indices), minlength=K.shape[0]) * self.log_eps
 
     def joint_pair(self, t: np.ndarray, c: np.ndarray) -> np.ndarray:
         """log Binomial(c | n, f) on the shared keys, less terms of the target alone or the candidate
         alone: the exact likelihood that the candidate's known records are a sample of the target's."""
         if not len(t):
             return np.zeros(0)
-        rows, _, n, k = self._shared(t, c)
+        rows, x, n, k = self._shared(t, c)
         u = np.minimum(n, k)
-        g = gammaln(n + 1) - gammaln(n - u + 1) - u * self.log_eps
+        g = (gammaln(n + 1) - gammaln(n - u + 1) - u * self.log_eps) * self._cnt(x)
         return np.bincount(rows, g, minlength=len(t))
 
     def bound(self):
@@ -411,8 +425,10 @@ class Thinning:
         c = K.data
         ph = self.phi
         if self.contain:
-            w2 = (gammaln(ph) - gammaln(c + ph) - c * (self._log1mP(self._lam(rows, K.indices)) + self.log_eps))
+            cnt = self._cnt(K.indices)
+            w2 = (gammaln(ph) - gammaln(c + ph) - c * (self._log1mP(self._lam(rows, K.indices)) + self.log_eps * cnt))
             r1 = np.log(self.R.data + 1.0)
+            c = c * cnt
         else:
             w2 = gammaln(ph) - gammaln(c + ph)
             r1 = np.log(self.R.data + ph)
@@ -420,7 +436,145 @@ class Thinning:
         R1 = sp.csr_matrix((r1, R.indices, R.indptr), shape=R.shape)
         R2 = sp.csr_matrix((np.ones(len(R.data)), R.indices, R.indptr), shape=R.shape)
         W2 = sp.csr_matrix((w2, K.indices, K.indptr), shape=K.shape)
-        return sp.hstack([Rpsk, R1, R2], format="csr"), (np.ascontiguousarray(G.T), K.T.tocsr(), W2.T.tocsr())
+        W1 = sp.csr_matrix((c, K.indices, K.indptr), shape=K.shape)
+        return sp.hstack([Rpsk, R1, R2], format="csr"), (np.ascontiguousarray(G.T), W1.T.tocsr(), W2.T.tocsr())
+
+
+@dataclass
+class Durations:
+    """Durations of calls and data sessions, per duration type e (an event type whose durations
+    vary), on x = log(seconds): a person's mean μ ~ N(m0, τ²) and her records ~ N(μ, σ²) (σ² the
+    pooled within-person variance, τ² the variance of person means less their sampling variance,
+    both by moments on the knowledge); after the known records μ ~ N(m_i, v_i). The target's records
+    depend on the candidate only through their mean x̄: log N(x̄; m_i, v_i + σ² / n_t). ``xbar``,
+    ``nt``: targets × types; ``m``, ``v``: candidates × types; ``s2``: per type."""
+
+    name: str
+    xbar: np.ndarray
+    nt: np.ndarray
+    m: np.ndarray
+    v: np.ndarray
+    s2: np.ndarray
+
+    def cand(self) -> np.ndarray:
+        return np.zeros(self.m.shape[0])
+
+    def pair(self, t: np.ndarray, c: np.ndarray) -> np.ndarray:
+        n = self.nt[t]
+        var = self.v[c] + self.s2[None, :] / np.maximum(n, 1)
+        ll = -0.5 * (np.log(2 * np.pi * var) + (self.xbar[t] - self.m[c]) ** 2 / var)
+        return np.where(n > 0, ll, 0.0).sum(axis=1)
+
+    def bound(self):
+        """The same with each candidate's posterior variance replaced by the median one (bilinear in
+        (x̄ / var, −½ / var) × (m_i, m_i²))."""
+        has = self.nt > 0
+        var = np.median(self.v, axis=0)[None, :] + self.s2[None, :] / np.maximum(self.nt, 1)
+        f1 = np.where(has, self.xbar / var, 0.0)
+        f2 = np.where(has, -0.5 / var, 0.0)
+        f0 = np.where(has, -0.5 * (np.log(2 * np.pi * var) + self.xbar ** 2 / var), 0.0).sum(axis=1, keepdims=True)
+        C = self.m.shape[0]
+        return (sp.csr_matrix(np.hstack([f1, f2, f0])),
+                np.ascontiguousarray(np.vstack([self.m.T, (self.m ** 2).T, np.ones((1, C))])))
+
+    def log_density(self, rows: np.ndarray, e: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+        """log of candidate ``rows``' predictive density of one record of type ``e`` lasting
+        ``seconds`` (a density in seconds: log-normal)."""
+        x = np.log(np.maximum(seconds, 1.0))
+        var = self.v[rows, e] + self.s2[e]
+        return -0.5 * (np.log(2 * np.pi * var) + (x - self.m[rows, e]) ** 2 / var) - x
+
+
+def durations(kn: np.ndarray, ks1: np.ndarray, ks2: np.ndarray, rn: np.ndarray, rs1: np.ndarray,
+              types: list) -> tuple[Durations | None, list]:
+    """The duration term from per-(person, type) counts ``n`` of records with a positive duration and
+    sums ``s1`` of log-durations (``s2``: of their squares; knowledge ``k*``, targets ``r*``). Types
+    with a constant duration (SMS) or fewer than ten candidates with two such records are left out.
+    Returns (term or None, the types kept)."""
+    keep, ms, vs, s2s = [], [], [], []
+    for e in range(kn.shape[1]):
+        n, s1, s2 = kn[:, e], ks1[:, e], ks2[:, e]
+        ok = n >= 2
+        if ok.sum() < 10:
+            continue
+        mean = s1[ok] / n[ok]
+        within = float((s2[ok] - n[ok] * mean ** 2).sum() / max((n[ok] - 1).sum(), 1.0))
+        if within <= 1e-9:
+            continue
+        m0 = float(s1.sum() / n.sum())
+        tau2 = max(float(np.var(mean) - np.mean(within / n[ok])), 1e-4)
+        v = 1.0 / (1.0 / tau2 + n / within)
+        keep.append(e)
+        ms.append(v * (m0 / tau2 + s1 / within))
+        vs.append(v)
+        s2s.append(within)
+    if not keep:
+        return None, []
+    k = np.array(keep)
+    xbar = np.where(rn[:, k] > 0, rs1[:, k] / np.maximum(rn[:, k], 1), 0.0)
+    return Durations("durations", xbar, rn[:, k].astype(float), np.column_stack(ms), np.column_stack(vs),
+                     np.array(s2s)), [types[i] for i in keep]
+
+
+@dataclass
+class FineKeys:
+    """Records matched one by one with their durations, when the adversary's knowledge is a sample
+    of the released records: keys (place, time bin, kind, duration in seconds) of the duration
+    kinds. Each known record must be among the target's at its key (a missing one costs
+    ``log_eps``); the ``u = min(n, c)`` matched ones count the ways of choosing them (the binomial
+    thinning, ``lnΓ(n + 1) − lnΓ(n − u + 1)``) and their durations' probability under the
+    candidate's duration profile is taken back (``−u · log π_i(d)``: the target's durations are
+    already explained by the candidate's own records). ``R``/``K``: counts at the candidate side's
+    keys; ``key_type``, ``key_s``: each key's duration type (a column of ``dur``) and seconds."""
+
+    name: str
+    R: sp.csr_matrix
+    K: sp.csr_matrix
+    key_type: np.ndarray
+    key_s: np.ndarray
+    dur: Durations
+    log_eps: float = PARAMS["log_eps"]
+    has_joint = True
+
+    def cand(self) -> np.ndarray:
+        return np.asarray(self.K.sum(axis=1)).ravel() * self.log_eps
+
+    joint_cand = cand
+
+    def _shared(self, t, c):
+        Rt, Kc = self.R[t], self.K[c]
+        Rt.sort_indices()
+        Kc.sort_indices()
+        nn = Rt.multiply(Kc > 0).tocsr()
+        cc = Kc.multiply(Rt > 0).tocsr()
+        nn.sort_indices()
+        cc.sort_indices()
+        return np.repeat(np.arange(len(t)), np.diff(nn.indptr)), nn.indices, nn.data, cc.data
+
+    def joint_pair(self, t: np.ndarray, c: np.ndarray) -> np.ndarray:
+        if not len(t):
+            return np.zeros(0)
+        rows, _, n, k = self._shared(t, c)
+        u = np.minimum(n, k)
+        return np.bincount(rows, gammaln(n + 1) - gammaln(n - u + 1) - u * self.log_eps, minlength=len(t))
+
+    def pair(self, t: np.ndarray, c: np.ndarray) -> np.ndarray:
+        if not len(t):
+            return np.zeros(0)
+        rows, y, n, k = self._shared(t, c)
+        u = np.minimum(n, k)
+        lp = self.dur.log_density(c[rows], self.key_type[y], self.key_s[y])
+        g = gammaln(n + 1) - gammaln(n - u + 1) - u * (self.log_eps + lp)
+        return np.bincount(rows, g, minlength=len(t))
+
+    def bound(self):
+        K = self.K.tocsr()
+        rows = np.repeat(np.arange(K.shape[0]), np.diff(K.indptr))
+        lp = self.dur.log_density(rows, self.key_type[K.indices], self.key_s[K.indices])
+        W = sp.csr_matrix((-K.data * (self.log_eps + lp), K.indices, K.indptr), shape=K.shape)
+        R = self.R.tocsr()
+        Rb = sp.csr_matrix((np.ones(len(R.data)), R.indices, R.indptr), shape=R.shape)
+        return Rb, W.T.tocsr()
 
 
 @dataclass

@@ -64,12 +64,13 @@ def _own(engine, rel, pub, **attack):
     """The audit's figure (behavioural-linkability): the release alone, in one of its scenarios."""
     from ..attacks import ProfileLinkage
     from ..io import TrajectoryInput
-    from ..privacy import _events_table, _kinds
+    from ..privacy import _durations, _events_table, _kinds
 
     ev = rel.events
     noisy = rel.places is None
     engine.register("__bench_rel", _events_table(pub.pid_codes, pub.pid_names[pub.pid_codes], ev["timestamp"],
-                                                 None if noisy else ev["place"], ev["lat"], ev["lon"], _kinds(ev)))
+                                                 None if noisy else ev["place"], ev["lat"], ev["lon"], _kinds(ev),
+                                                 _durations(ev)))
     inp = TrajectoryInput(source="release", has_place=not noisy, has_coords=True, places=rel.places,
                           utc_offset_h=rel.utc_offset_h, relation="__bench_rel", meta={"manifest": pub.manifest})
     try:
