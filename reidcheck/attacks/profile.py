@@ -5,7 +5,8 @@ Wang et al. 2018, Tournier & de Montjoye 2022).
 For every released pseudonym (a *target*; a rotated pseudonym is a target of its own) she ranks
 the people she knows (the *candidates*) by how well their profile explains the pseudonym's records
 (``attacks.profile_model``: smoothed place × time-of-week histograms, the record kinds, the record
-volume, and records seen on both sides). She knows how the release was made (Kerckhoffs: the
+volume, and records seen on both sides; on coarse releases ``attacks.profile_counts``: counts per
+place × time key, absences, volume per kind and durations). She knows how the release was made (Kerckhoffs: the
 manifest's time bin, jitter, noise ε, rotation period and spatial level) and uses every released
 column. Knowledge sources:
 

@@ -386,7 +386,8 @@ def attack_profile(
     json_path: Optional[str] = _common["json"], engine: str = _common["engine"], quiet: bool = _common["quiet"],
 ) -> None:
     """Profile linkage: rank the people the adversary knows for every released pseudonym by behaviour
-    (places × time of week, record kinds, volume); top-1, top-5 and one-to-one re-identification rates."""
+    (places × time of week, record kinds, volume, durations; counts per key on coarse releases);
+    top-1, top-5 and one-to-one re-identification rates."""
     from ..attacks import ProfileLinkage
     from ..engine import get_engine
     from ..io import load_trajectories, load_truth
