@@ -20,10 +20,10 @@ P = 2147483647
 
 def hash_sql(seed: int, *cols: str) -> str:
     """Seeded integer hash of up to three BIGINT columns, identical on DuckDB and Spark (DESIGN.md):
-    h = ((((u·48271 + a) mod P)·69621 + b) mod P · 16807 + seed) mod P, each input first reduced
-    to [0, P)."""
+    h = ((((u·48271 + a) mod P)·69621 + b) mod P · 16807 + seed) mod P, each input first cast to
+    BIGINT (an INT such as Spark's ROW_NUMBER would overflow) and reduced to [0, P)."""
     u, a, b = (list(cols) + ["0", "0"])[:3]
-    m = lambda e: f"((({e}) % {P}) + {P}) % {P}"  # noqa: E731
+    m = lambda e: f"(((CAST({e} AS BIGINT)) % {P}) + {P}) % {P}"  # noqa: E731  (INT inputs: Spark's ROW_NUMBER)
     return (f"((((({m(u)} * 48271 + {m(a)}) % {P}) * 69621 + {m(b)}) % {P}) * 16807 + {int(seed) % P}) % {P}")
 
 

@@ -267,12 +267,15 @@ class _Run:
             self.window = (0, self.kdays)
         elif a.self_sample is not None:
             # a seeded share of each pseudonym's records is known, the disjoint rest is anonymous; records
-            # alike in (pseudonym, time, place) are told apart by their rank within that group (by kind),
-            # so a coarse release (many records per week and province) is still split record by record
+            # alike in (pseudonym, time, place) are told apart by their rank within that group (by every
+            # column read: records tied on all of them are interchangeable, so the split is the same on
+            # every engine), so a coarse release (many records per week and province) is still split
+            # record by record
             self.reg("__pf_all", base(rel_src, loc_r))
             h = mix_sql(hash_sql(a.seed, hash_sql(a.seed, "uid", "t", "COALESCE(loc, 0)"), "seq"))
             self.reg("__pf_draw", f"SELECT x.*, ({h}) % 1000000 < {int(a.self_sample * 1_000_000)} AS known FROM ("
-                                  "SELECT a.*, ROW_NUMBER() OVER (PARTITION BY uid, t, loc ORDER BY kind) AS seq "
+                                  "SELECT a.*, ROW_NUMBER() OVER (PARTITION BY uid, t, loc ORDER BY kind NULLS FIRST, dur NULLS FIRST, "
+                                  "lat NULLS FIRST, lon NULLS FIRST) AS seq "
                                   "FROM __pf_all a) x")
             cols = "uid, ukey, t, loc, lat, lon, kind, dur, day"
             self.reg("__pf_know", f"SELECT {cols} FROM __pf_draw WHERE known")
@@ -424,9 +427,14 @@ class _Run:
         types = sorted({str(k).split("/")[0] for k in kinds})
 
         def stats(rel: str, ids: np.ndarray):
-            d = self.q(f"""SELECT uid, kind, COUNT(*) AS n, SUM(LN(dur)) AS s1, SUM(LN(dur) * LN(dur)) AS s2 FROM (
+            # sums of log-durations in integer micro-units: an integer sum is the same in any order, so on
+            # every engine (a float SUM is not)
+            d = self.q(f"""SELECT uid, kind, COUNT(*) AS n, SUM(CAST(ROUND(LN(dur) * 1000000) AS BIGINT)) AS s1,
+                                  SUM(CAST(ROUND(LN(dur) * LN(dur) * 1000000) AS BIGINT)) AS s2 FROM (
                              SELECT uid, {kind} AS kind, dur FROM {rel} WHERE loc IS NOT NULL AND dur > 0) x
                            GROUP BY uid, kind""")
+            d = d.sort_values(["uid", "kind"], kind="stable", ignore_index=True)
+            d["s1"], d["s2"] = d["s1"].to_numpy(float) / 1e6, d["s2"].to_numpy(float) / 1e6
             out = [np.zeros((len(ids), len(types))) for _ in range(3)]
             if len(d):
                 r = np.searchsorted(ids, d["uid"].to_numpy(np.int64))

@@ -609,7 +609,7 @@ def thinning(R: sp.csr_matrix, K: sp.csr_matrix, Kps: np.ndarray, Kk: np.ndarray
     R, K = sp.csr_matrix(R), sp.csr_matrix(K)
     nb = len(slot_of_bin)
     tot_k, tot_r = float(K.sum()), float(R.sum())
-    f = tot_k / tot_r if contain else tot_k / (tot_k + tot_r)
+    f = (tot_k / tot_r if contain else tot_k / (tot_k + tot_r)) if tot_r > 0 else 0.5
     f = float(np.clip(f, 1e-3, 0.999))
     q_ps = place_slot_profile(Kps, P, S)                                  # C × P·S
     Kk = np.asarray(Kk, dtype=np.float64)
