@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+
+def nb_logpmf(n: float, shape: float, p: float) -> float:
+    """log P(n) of the negative binomial Γ(n + shape) / (Γ(shape) n!) (1 − p)^shape p^n (p: the
+    probability of each counted event)."""
+    return (math.lgamma(n + shape) - math.lgamma(shape) - math.lgamma(n + 1)
+            + shape * math.log1p(-p) + n * math.log(p))
 
 
 def unicity_bruteforce(user: np.ndarray, time_bin: np.ndarray, place: np.ndarray, points: int,

@@ -359,7 +359,6 @@ class _Run:
             return m
 
         P, nk = len(places), len(kinds)
-        self._K_ids, self._R_ids = K.ids, R.ids
         n_p = P * S
         Kp = matrix(kp, K.ids, kp["slot"].to_numpy(np.int64), n_p)
         Rp = matrix(rp, R.ids, rp["slot"].to_numpy(np.int64), n_p)
@@ -378,7 +377,7 @@ class _Run:
             self.count_mode = "contain"
         else:
             self.count_mode = "next"
-        dur, dur_types = self._durations(kind, kinds)
+        dur, dur_types = self._durations(kind, kinds, K.ids, R.ids)
         if self.count_mode == "next":
             terms = [pc.place_slot(Rps, Kps, P, S)]
             kv = pc.kind_volume(Rk, Kk)
@@ -416,7 +415,7 @@ class _Run:
             self.count_info.update(sampling_rate=round(th.f, 4), log_eps=round(th.log_eps, 4) if th.contain else None)
         return terms
 
-    def _durations(self, kind: str, kinds: np.ndarray):
+    def _durations(self, kind: str, kinds: np.ndarray, cand_ids: np.ndarray, tgt_ids: np.ndarray):
         """The duration term (``profile_counts.Durations``) over the event types of ``kinds`` whose
         durations vary, from per-(person, type) sums of log-durations on both sides; (None, []) when a
         side has no durations."""
@@ -444,8 +443,8 @@ class _Run:
                     np.add.at(arr, (r[ok], e[ok]), d[col].to_numpy(float)[ok])
             return out
 
-        kn, ks1, ks2 = stats(self.know_rel, self._K_ids)
-        rn, rs1, _ = stats("__pf_rel", self._R_ids)
+        kn, ks1, ks2 = stats(self.know_rel, cand_ids)
+        rn, rs1, _ = stats("__pf_rel", tgt_ids)
         return pc.durations(kn, ks1, ks2, rn, rs1, types)
 
     def _fine_keys(self, kinds, dur, dur_types, common, bin_s, K, R, log_eps):
@@ -464,13 +463,14 @@ class _Run:
 
         def keyed(df: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
             typ = df["kind"].astype(str).str.split("/").str[0]
-            df = df[typ.isin(dur_types).to_numpy() & df["tb"].isin(common).to_numpy()]
+            keep = typ.isin(dur_types).to_numpy() & df["tb"].isin(common).to_numpy()
+            df, typ = df[keep], typ[keep]
             x = ((np.searchsorted(places, df["loc"].to_numpy(np.int64)) * nb
                   + np.searchsorted(common, df["tb"].to_numpy(np.int64))) * nk
                  + np.searchsorted(kinds, df["kind"].astype(str).to_numpy()))
             return pd.DataFrame({"row": np.searchsorted(ids, df["uid"].to_numpy(np.int64)), "x": x,
                                  "s": df["dur"].to_numpy(float), "n": df["n"].to_numpy(float),
-                                 "e": np.searchsorted(dur_types, df["kind"].astype(str).str.split("/").str[0].to_numpy())})
+                                 "e": np.searchsorted(dur_types, typ.to_numpy())})
 
         kf, rf = keyed(recs(self.know_rel), K.ids), keyed(recs("__pf_rel"), R.ids)
         if not len(kf):

@@ -54,6 +54,19 @@ from scipy.special import gammaln
 B_RANGE = (1e-3, 1e3)
 
 
+def shared_keys(R: sp.csr_matrix, K: sp.csr_matrix, t: np.ndarray, c: np.ndarray):
+    """The keys that target row ``t[i]`` and candidate row ``c[i]`` both hold, for every pair i:
+    (pair index, key, the target's count n, the candidate's count c), one entry per shared key."""
+    Rt, Kc = R[t], K[c]
+    Rt.sort_indices()
+    Kc.sort_indices()
+    nn = Rt.multiply(Kc > 0).tocsr()       # n on the shared keys
+    cc = Kc.multiply(Rt > 0).tocsr()       # c on the same keys (same pattern, same order)
+    nn.sort_indices()
+    cc.sort_indices()
+    return np.repeat(np.arange(len(t)), np.diff(nn.indptr)), nn.indices, nn.data, cc.data
+
+
 @dataclass
 class CountSpace:
     """One key space. ``R``: targets × keys record counts; ``K``: candidates × keys record counts;
@@ -99,18 +112,10 @@ class CountSpace:
         """The shared-key part of the exact score (the score less the candidate's absence term)."""
         if not len(t):
             return np.zeros(0)
-        Rt = self.R[t]
-        Kc = self.K[c]
-        Rt.sort_indices()
-        Kc.sort_indices()
-        nn = Rt.multiply(Kc > 0).tocsr()       # n on the shared keys
-        cc = Kc.multiply(Rt > 0).tocsr()       # c on the same keys (same pattern, same order)
-        nn.sort_indices()
-        cc.sort_indices()
-        a = self.a[nn.indices]
-        n, k = nn.data, cc.data
+        rows, x, n, k = shared_keys(self.R, self.K, t, c)
+        a = self.a[x]
         g = gammaln(n + a + k) - gammaln(a + k) - gammaln(n + a) + gammaln(a)
-        return np.bincount(np.repeat(np.arange(len(t)), np.diff(nn.indptr)), weights=g, minlength=len(t)) / self.phi
+        return np.bincount(rows, weights=g, minlength=len(t)) / self.phi
 
 
 def space(name: str, R: sp.csr_matrix, K: sp.csr_matrix, *, halves: tuple | None = None) -> CountSpace:
@@ -355,24 +360,13 @@ class Thinning:
         v = K.data * (self._logP(self._lam(rows, K.indices)) + self.log_eps * self._cnt(K.indices))
         return out + np.bincount(rows, v, minlength=C)
 
-    def _shared(self, t, c):
-        Rt, Kc = self.R[t], self.K[c]
-        Rt.sort_indices()
-        Kc.sort_indices()
-        nn = Rt.multiply(Kc > 0).tocsr()
-        cc = Kc.multiply(Rt > 0).tocsr()
-        nn.sort_indices()
-        cc.sort_indices()
-        rows = np.repeat(np.arange(len(t)), np.diff(nn.indptr))
-        return rows, nn.indices, nn.data, cc.data
-
     def pair(self, t: np.ndarray, c: np.ndarray) -> np.ndarray:
         if not len(t):
             return np.zeros(0)
         Rt = self.R[t].tocsr()
         rows = np.repeat(np.arange(len(t)), np.diff(Rt.indptr))
         out = np.bincount(rows, Rt.data * self._log1mP(self._lam(c[rows], Rt.indices)), minlength=len(t))
-        rows, x, n, k = self._shared(t, c)
+        rows, x, n, k = shared_keys(self.R, self.K, t, c)
         ph = self.phi
         if self.contain:
             u = np.minimum(n, k)
@@ -399,7 +393,7 @@ class Thinning:
         alone: the exact likelihood that the candidate's known records are a sample of the target's."""
         if not len(t):
             return np.zeros(0)
-        rows, x, n, k = self._shared(t, c)
+        rows, x, n, k = shared_keys(self.R, self.K, t, c)
         u = np.minimum(n, k)
         g = (gammaln(n + 1) - gammaln(n - u + 1) - u * self.log_eps) * self._cnt(x)
         return np.bincount(rows, g, minlength=len(t))
@@ -541,27 +535,17 @@ class FineKeys:
 
     joint_cand = cand
 
-    def _shared(self, t, c):
-        Rt, Kc = self.R[t], self.K[c]
-        Rt.sort_indices()
-        Kc.sort_indices()
-        nn = Rt.multiply(Kc > 0).tocsr()
-        cc = Kc.multiply(Rt > 0).tocsr()
-        nn.sort_indices()
-        cc.sort_indices()
-        return np.repeat(np.arange(len(t)), np.diff(nn.indptr)), nn.indices, nn.data, cc.data
-
     def joint_pair(self, t: np.ndarray, c: np.ndarray) -> np.ndarray:
         if not len(t):
             return np.zeros(0)
-        rows, _, n, k = self._shared(t, c)
+        rows, _, n, k = shared_keys(self.R, self.K, t, c)
         u = np.minimum(n, k)
         return np.bincount(rows, gammaln(n + 1) - gammaln(n - u + 1) - u * self.log_eps, minlength=len(t))
 
     def pair(self, t: np.ndarray, c: np.ndarray) -> np.ndarray:
         if not len(t):
             return np.zeros(0)
-        rows, y, n, k = self._shared(t, c)
+        rows, y, n, k = shared_keys(self.R, self.K, t, c)
         u = np.minimum(n, k)
         lp = self.dur.log_density(c[rows], self.key_type[y], self.key_s[y])
         g = gammaln(n + 1) - gammaln(n - u + 1) - u * (self.log_eps + lp)

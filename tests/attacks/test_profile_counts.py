@@ -30,6 +30,7 @@ from reidcheck.privacy import _events_table, _kinds
 from reidcheck.secrets import key_from_seed
 
 from synthetic import generate
+from tests.oracles import nb_logpmf as _nb_logpmf
 
 COARSE = ("generalize-space:level=province", "generalize-time:bin=1w", "drop:tables=subscribers|travel")
 
@@ -49,12 +50,6 @@ K_FIRST = np.array([[3, 0, 0, 0, 0],
 R_HAND = np.array([[5, 0, 2, 0, 0],
                    [0, 3, 0, 9, 1],
                    [2, 2, 7, 1, 0]], dtype=float)
-
-
-def _nb_logpmf(n: float, shape: float, p: float) -> float:
-    """log P(n) of the negative binomial Γ(n + shape) / (Γ(shape) n!) (1 − p)^shape p^n."""
-    return (math.lgamma(n + shape) - math.lgamma(shape) - math.lgamma(n + 1)
-            + shape * math.log1p(-p) + n * math.log(p))
 
 
 def _oracle(R: np.ndarray, K: np.ndarray, first: np.ndarray | None = None):

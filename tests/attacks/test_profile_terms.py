@@ -17,17 +17,12 @@ from scipy.stats import binom, lognorm, nbinom, norm
 
 from reidcheck.attacks import profile_counts as pc
 
+from tests.oracles import nb_logpmf as _nb_logpmf
+
 PRM = pc.PARAMS
 
 
 # -- plain-python oracles ----------------------------------------------------------------------------
-def _nb_logpmf(n: float, shape: float, p: float) -> float:
-    """log P(n) of the negative binomial Γ(n + shape) / (Γ(shape) n!) (1 − p)^shape p^n (p: the
-    probability of each counted event)."""
-    return (math.lgamma(n + shape) - math.lgamma(shape) - math.lgamma(n + 1)
-            + shape * math.log1p(-p) + n * math.log(p))
-
-
 def _pairs(T: int, C: int) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(np.arange(T), C), np.tile(np.arange(C), T)
 
