@@ -282,6 +282,10 @@ def test_audit_fails_the_coarse_release(release_dir):
     (["--knowledge", "{pop}", "--truth", "{pop}/cells.parquet"], "truth map"),
     (["--knowledge", "{pop}", "--truth", "{truth}", "--self-split", "3"], "--self-split"),
     (["--knowledge", "{pop}", "--truth", "{truth}", "--release-days", "40..50"], "no record"),
+    (["--self-sample", "1.5"], "self_sample"),
+    (["--self-sample", "0"], "self_sample"),
+    (["--self-sample", "0.3", "--self-split", "3"], "self_sample"),
+    (["--knowledge", "{pop}", "--truth", "{truth}", "--self-sample", "0.3"], "--self-sample"),
 ])
 def test_cli_bad_input_is_one_line_and_no_output(release_dir, capsys, tmp_path, args, needle):
     from reidcheck.cli import main
